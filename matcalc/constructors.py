@@ -1,0 +1,210 @@
+"""The user-facing constructors of API.md: variables, constants, functions.
+
+They build expressions exactly as written (no simplification), checking
+shapes at construction so a mismatch is reported where it is made.
+"""
+
+from __future__ import annotations
+
+from . import expr as E
+from .dims import ShapeError, format_shape
+
+__all__ = [
+    "scalar", "vector", "matrix", "ones", "zeros", "eye",
+    "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "maximum",
+    "sum", "trace", "det", "logdet", "inv", "diag", "norm", "dot", "outer",
+    "softmax", "logsumexp",
+]  # fmt: skip
+
+
+def _name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"{what}: the name must be an identifier, got {name!r}")
+    return name
+
+
+def scalar(name: str) -> E.Variable:
+    """A scalar variable, shape (1, 1)."""
+    return E.Variable.make(_name(name, "scalar"), 1, 1, "scalar")
+
+
+def vector(name: str, n: object) -> E.Variable:
+    """A column vector variable, shape (n, 1)."""
+    rows, cols = E.dims_of(n, 1)
+    return E.Variable.make(_name(name, "vector"), rows, cols, "vector")
+
+
+def matrix(name: str, rows: object, cols: object) -> E.Variable:
+    """A matrix variable, shape (rows, cols)."""
+    shape = E.dims_of(rows, cols)
+    return E.Variable.make(_name(name, "matrix"), *shape, "matrix")
+
+
+def ones(rows: object, cols: object = 1) -> E.Expr:
+    """The all-ones matrix 𝟏 (a ones vector when cols is 1)."""
+    return E.Ones.make(*E.dims_of(rows, cols))
+
+
+def zeros(rows: object, cols: object = 1) -> E.Expr:
+    """The zero matrix."""
+    return E.Zero.make(*E.dims_of(rows, cols))
+
+
+def eye(n: object) -> E.Expr:
+    """The n×n identity matrix I."""
+    (size, _) = E.dims_of(n, 1)
+    return E.Identity.make(size)
+
+
+def _apply(fn: str, value: object) -> E.Expr:
+    return E.Apply.make(fn, E.as_expr(value, fn))
+
+
+def exp(x: object) -> E.Expr:
+    """exp, elementwise."""
+    return _apply("exp", x)
+
+
+def log(x: object) -> E.Expr:
+    """log, elementwise.  log(1 + exp(t)) is kept as one stable softplus node."""
+    arg = E.as_expr(x, "log")
+    if isinstance(arg, E.Add):
+        for one, other in ((arg.a, arg.b), (arg.b, arg.a)):
+            is_one = isinstance(one, E.Const) and one.value == 1
+            if is_one and isinstance(other, E.Apply) and other.fn == "exp":
+                return E.Apply.make("softplus", other.a)
+    return E.Apply.make("log", arg)
+
+
+def sigmoid(x: object) -> E.Expr:
+    """σ(x) = 1 / (1 + exp(−x)), elementwise."""
+    return _apply("sigmoid", x)
+
+
+def tanh(x: object) -> E.Expr:
+    """tanh, elementwise."""
+    return _apply("tanh", x)
+
+
+def relu(x: object) -> E.Expr:
+    """max(0, x), elementwise."""
+    return _apply("relu", x)
+
+
+def sin(x: object) -> E.Expr:
+    """sin, elementwise."""
+    return _apply("sin", x)
+
+
+def cos(x: object) -> E.Expr:
+    """cos, elementwise."""
+    return _apply("cos", x)
+
+
+def sqrt(x: object) -> E.Expr:
+    """Square root, elementwise."""
+    return _apply("sqrt", x)
+
+
+def abs(x: object) -> E.Expr:  # noqa: A001 - the API's name
+    """|x|, elementwise."""
+    return _apply("abs", x)
+
+
+def maximum(a: object, b: object) -> E.Expr:
+    """max(a, b), elementwise with broadcasting."""
+    return E.Maximum.make(E.as_expr(a, "maximum"), E.as_expr(b, "maximum"))
+
+
+def sum(x: object, axis: int | None = None) -> E.Expr:  # noqa: A001 - the API's name
+    """Sum of all entries (axis None), column sums (axis 0) or row sums (axis 1)."""
+    if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
+        raise ValueError(f"sum: axis must be None, 0 or 1, got {axis!r}")
+    if axis is not None and axis < 0:
+        axis += 2
+    if axis not in (None, 0, 1):
+        raise ValueError(f"sum: axis must be None, 0 or 1, got {axis!r}")
+    return E.Sum.make(E.as_expr(x, "sum"), axis)
+
+
+def trace(x: object) -> E.Expr:
+    """tr(X) of a square matrix."""
+    return E.Trace.make(E.as_expr(x, "trace"))
+
+
+def det(x: object) -> E.Expr:
+    """det(X) of a square matrix."""
+    return E.Det.make(E.as_expr(x, "det"))
+
+
+def logdet(x: object) -> E.Expr:
+    """log det(X), for det(X) > 0."""
+    return E.LogDet.make(E.as_expr(x, "logdet"))
+
+
+def inv(x: object) -> E.Expr:
+    """X⁻¹ of a square matrix."""
+    return E.Inv.make(E.as_expr(x, "inv"))
+
+
+def diag(x: object) -> E.Expr:
+    """diag(v): a column vector to its diagonal matrix.
+
+    As in numpy, a square matrix gives its diagonal as a column vector.
+    """
+    value = E.as_expr(x, "diag")
+    if value.is_column:
+        return E.Diag.make(value)
+    if value.rows == value.cols:
+        return E.DiagPart.make(value)
+    raise ShapeError(
+        f"diag: needs a column vector or a square matrix but {E.describe(value)} is "
+        f"{format_shape(value.shape)}"
+    )
+
+
+def norm(x: object) -> E.Expr:
+    """‖x‖: Euclidean norm of a vector, Frobenius norm of a matrix."""
+    return E.Norm.make(E.as_expr(x, "norm"))
+
+
+def _as_column(v: E.Expr) -> E.Expr:
+    return v if v.is_column else E.Transpose.make(v)
+
+
+def dot(u: object, v: object) -> E.Expr:
+    """uᵀv for two vectors of the same length (columns or rows)."""
+    a, b = E.as_expr(u, "dot"), E.as_expr(v, "dot")
+    if not (a.is_vector and b.is_vector):
+        raise ShapeError(
+            f"dot: needs two vectors but {E.describe(a)} is {format_shape(a.shape)} and "
+            f"{E.describe(b)} is {format_shape(b.shape)}"
+        )
+    a, b = _as_column(a), _as_column(b)
+    if a.rows != b.rows:
+        raise ShapeError(
+            f"dot: {E.describe(a)} is {format_shape(a.shape)} but {E.describe(b)} is "
+            f"{format_shape(b.shape)}"
+        )
+    return E.MatMul.make(E.Transpose.make(a), b)
+
+
+def outer(u: object, v: object) -> E.Expr:
+    """u vᵀ for two vectors."""
+    a, b = E.as_expr(u, "outer"), E.as_expr(v, "outer")
+    if not (a.is_vector and b.is_vector):
+        raise ShapeError(
+            f"outer: needs two vectors but {E.describe(a)} is {format_shape(a.shape)} and "
+            f"{E.describe(b)} is {format_shape(b.shape)}"
+        )
+    return E.MatMul.make(_as_column(a), E.Transpose.make(_as_column(b)))
+
+
+def softmax(x: object) -> E.Expr:
+    """softmax of a vector, or of each column of a matrix."""
+    return E.Softmax.make(E.as_expr(x, "softmax"))
+
+
+def logsumexp(x: object) -> E.Expr:
+    """log Σ exp of a vector (a scalar), or of each column of a matrix (a row)."""
+    return E.LogSumExp.make(E.as_expr(x, "logsumexp"))

@@ -1,0 +1,157 @@
+"""The Jacobian chain rule over the expression DAG.
+
+``grad`` accumulates in reverse: every node's gradient ḡ (shaped like the
+node) is pushed to its children through the local Jacobians of
+``rules.RULES``, ḡ_child += J_childᵀ ḡ, visiting each node once, so a shared
+subexpression is differentiated once.  ``jacobian`` accumulates forward:
+J_node = Σ ∂node/∂child · J_child, as numerator-layout matrices.
+A recorder, if given, sees each application of a local rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from . import expr as E
+from . import simplifier as s
+from .dims import DerivativeError, format_shape, vector_length
+from .jacobian import LinearMap, NotVectorial
+from .rules import RULES
+
+Recorder = Callable[[E.Expr, int, LinearMap, E.Expr, E.Expr], None]
+
+
+def _check_variable(op: str, x: object) -> E.Variable:
+    if not isinstance(x, E.Variable):
+        shown = E.describe(x) if isinstance(x, E.Expr) else repr(x)
+        raise DerivativeError(
+            f"{op}: can only differentiate with respect to a variable (made by mc.scalar, "
+            f"mc.vector or mc.matrix), not {shown}"
+        )
+    return x
+
+
+def _dependents(order: list[E.Expr], targets: Sequence[E.Expr]) -> set[int]:
+    """ids of the nodes in order that depend on any target."""
+    needed = {id(t) for t in targets}
+    for node in order:
+        if any(id(child) in needed for child in node.args):
+            needed.add(id(node))
+    return needed
+
+
+def gradients(
+    f: E.Expr, wrt: Sequence[E.Variable], recorder: Recorder | None = None
+) -> list[E.Expr]:
+    """∂f/∂X for each X in wrt, shaped like X, from one reverse sweep."""
+    order = E.postorder(f)
+    needed = _dependents(order, wrt)
+    adjoint: dict[int, E.Expr] = {id(f): s.const(1)}
+    for node in reversed(order):
+        g = adjoint.get(id(node))
+        if g is None or isinstance(node, E.Variable):
+            continue
+        for index, child in enumerate(node.args):
+            if id(child) not in needed:
+                continue
+            local = RULES[type(node)](node, index)
+            if local is None:
+                continue
+            contribution = local.vjp(g)
+            if recorder is not None:
+                recorder(node, index, local, g, contribution)
+            previous = adjoint.get(id(child))
+            adjoint[id(child)] = contribution if previous is None else s.add(previous, contribution)
+    results = []
+    for x in wrt:
+        result = adjoint.get(id(x))
+        result = s.zero(x.shape) if result is None else result
+        if result.shape != x.shape:  # pragma: no cover - a broken rule
+            raise AssertionError(f"gradient of {x.name} came out {format_shape(result.shape)}")
+        results.append(result)
+    return results
+
+
+def grad(f: object, x: E.Variable | Sequence[E.Variable]) -> E.Expr | tuple[E.Expr, ...]:
+    """∂f/∂X for a scalar f, shaped like X (the layout of a learning rule X − η ∂f/∂X).
+
+    A list or tuple of variables gives a tuple of gradients from one sweep.
+    """
+    f = E.as_expr(f, "grad")
+    if not f.is_scalar:
+        raise DerivativeError(
+            f"grad: f must be a scalar but {E.describe(f)} is {format_shape(f.shape)}; "
+            "use mc.jacobian for a vector"
+        )
+    many = isinstance(x, list | tuple)
+    targets = [_check_variable("grad", v) for v in (x if many else [x])]
+    results = gradients(s.simplify(f), targets)
+    return tuple(results) if many else results[0]
+
+
+def jacobian(f: object, x: E.Variable) -> E.Expr:
+    """∂F/∂x in numerator layout, shape (len F, len x), for F and x scalars or vectors."""
+    f = E.as_expr(f, "jacobian")
+    x = _check_variable("jacobian", x)
+    rows = vector_length(f.shape)
+    cols = vector_length(x.shape)
+    if rows is None:
+        raise DerivativeError(
+            f"jacobian: F must be a scalar or a vector but {E.describe(f)} is "
+            f"{format_shape(f.shape)}; use mc.grad of a scalar function of a matrix"
+        )
+    if cols is None:
+        raise DerivativeError(
+            f"jacobian: x must be a scalar or a vector but {x.name} is {format_shape(x.shape)}; "
+            "use mc.grad for a scalar function of a matrix"
+        )
+    f = s.simplify(f)
+    if f.is_scalar:
+        (gradient,) = gradients(f, [x])
+        return gradient if gradient.rows == 1 else s.transpose(gradient)
+    return forward_jacobian(f, x, rows, cols)
+
+
+def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.Expr:
+    order = E.postorder(f)
+    needed = _dependents(order, [x])
+    jac: dict[int, E.Expr] = {id(x): s.identity(cols)}
+    for node in order:
+        if id(node) not in needed or node is x:
+            continue
+        total: E.Expr | None = None
+        for index, child in enumerate(node.args):
+            if id(child) not in needed or id(child) not in jac:
+                continue
+            local = RULES[type(node)](node, index)
+            if local is None:
+                continue
+            try:
+                term = s.matmul(local.matrix(), jac[id(child)])
+            except NotVectorial:
+                raise DerivativeError(
+                    f"jacobian: {E.describe(node)} is a {format_shape(node.shape)} matrix that "
+                    f"depends on {x.name}; its Jacobian would be a 3-index tensor. Write F "
+                    "with vector intermediates, or take mc.grad of each scalar entry"
+                ) from None
+            total = term if total is None else s.add(total, term)
+        if total is not None:
+            jac[id(node)] = total
+    result = jac.get(id(f))
+    return s.zero((rows, cols)) if result is None else result
+
+
+def hessian(f: object, x: E.Variable) -> E.Expr:
+    """∂²f/∂x∂xᵀ for a scalar f and a vector x: the (n, n) Jacobian of ∇f."""
+    f = E.as_expr(f, "hessian")
+    x = _check_variable("hessian", x)
+    if not f.is_scalar:
+        raise DerivativeError(
+            f"hessian: f must be a scalar but {E.describe(f)} is {format_shape(f.shape)}"
+        )
+    if not x.is_column:
+        raise DerivativeError(
+            f"hessian: x must be a column vector but {x.name} is {format_shape(x.shape)}"
+        )
+    gradient = grad(f, x)
+    return jacobian(gradient, x)

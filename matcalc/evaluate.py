@@ -1,0 +1,302 @@
+"""The pure-numpy reference interpreter (also the tests' oracle for numbers).
+
+Every value is a 2-D float array of the node's shape; a scalar result is
+returned as a Python float.  Dimension symbols are bound from the arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import singledispatch
+from typing import Any
+
+import numpy as np
+import sympy
+
+from . import expr as E
+from .dims import EvaluationError, ShapeError, format_shape
+from .functions import FUNCTIONS
+
+Bindings = dict[sympy.Symbol, int]
+
+
+def _as_array(name: str, value: object) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise EvaluationError(f"evaluate: value of {name} is not numeric ({error})") from None
+    if array.dtype == object or array.ndim > 2:
+        raise EvaluationError(f"evaluate: value of {name} has {array.ndim} axes; at most 2")
+    return array
+
+
+def _fit(var: E.Variable, value: object) -> np.ndarray:
+    """The array for var as 2-D: (n,) and (n, 1) both mean a column vector."""
+    array = _as_array(var.name, value)
+    if array.ndim == 0:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1:
+        if var.cols == 1:
+            array = array.reshape(-1, 1)
+        elif var.rows == 1:
+            array = array.reshape(1, -1)
+        else:
+            raise ShapeError(
+                f"evaluate: {var.name} is {format_shape(var.shape)} but its value has shape "
+                f"{array.shape}"
+            )
+    return array
+
+
+def bind_dims(
+    variables: Mapping[str, E.Variable], arrays: Mapping[str, np.ndarray], bindings: Bindings
+) -> Bindings:
+    """Bind each dimension symbol to a size; a symbol seen with two sizes is an error."""
+    origin: dict[sympy.Symbol, str] = {d: "the given sizes" for d in bindings}
+    for name, var in variables.items():
+        array = arrays[name]
+        for axis, (dim, size) in enumerate(zip(var.shape, array.shape, strict=True)):
+            if isinstance(dim, sympy.Symbol):
+                known = bindings.get(dim)
+                if known is None:
+                    bindings[dim] = size
+                    origin[dim] = name
+                elif known != size:
+                    raise ShapeError(
+                        f"evaluate: dimension {dim} is {known} from {origin[dim]} but {size} "
+                        f"from {name}"
+                    )
+            elif dim != size:
+                raise ShapeError(
+                    f"evaluate: {name} is {format_shape(var.shape)} but its value has shape "
+                    f"{array.shape} (axis {axis})"
+                )
+    return bindings
+
+
+def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.ndarray], Bindings]:
+    """Check values against expr's variables: arrays by name and the dimension bindings."""
+    variables = E.variables(expr)
+    given: dict[str, object] = {}
+    bindings: Bindings = {}
+    for key, value in values.items():
+        if isinstance(key, E.Variable):
+            given[key.name] = value
+        elif isinstance(key, sympy.Symbol):
+            bindings[key] = int(value)
+        elif isinstance(key, str):
+            given[key] = value
+        else:
+            raise EvaluationError(f"evaluate: cannot use {key!r} as a variable name")
+    dim_names = {str(d): d for v in variables.values() for d in v.shape if isinstance(d, sympy.Symbol)}
+    for name in list(given):
+        if name not in variables and name in dim_names:
+            bindings[dim_names[name]] = int(given.pop(name))  # type: ignore[call-overload]
+    missing = sorted(set(variables) - set(given))
+    if missing:
+        raise EvaluationError(f"evaluate: no value given for {', '.join(missing)}")
+    arrays = {name: _fit(var, given[name]) for name, var in variables.items()}
+    bind_dims(variables, arrays, bindings)
+    return arrays, bindings
+
+
+def size_of(dim: object, bindings: Bindings) -> int:
+    if isinstance(dim, int):
+        return dim
+    if dim not in bindings:
+        raise EvaluationError(f"evaluate: the size of dimension {dim} is not known; pass it")
+    return bindings[dim]  # type: ignore[index]
+
+
+def evaluate(expr: E.Expr, values: Mapping[Any, object] | None = None) -> float | np.ndarray:
+    """The value of expr: a float for a scalar, else a 2-D ndarray."""
+    expr = E.as_expr(expr)
+    arrays, bindings = prepare(expr, values or {})
+    result = evaluate_arrays(expr, arrays, bindings)
+    return float(result[0, 0]) if expr.is_scalar else result
+
+
+def evaluate_arrays(expr: E.Expr, arrays: Mapping[str, np.ndarray], bindings: Bindings) -> np.ndarray:
+    done: dict[int, np.ndarray] = {}
+    context = (arrays, bindings)
+    for item in E.postorder(expr):
+        args = [done[id(a)] for a in item.args]
+        with np.errstate(all="ignore"):
+            done[id(item)] = np.asarray(numeric(item, args, context), dtype=float)
+    return done[id(expr)]
+
+
+Context = tuple[Mapping[str, np.ndarray], Bindings]
+
+
+@singledispatch
+def numeric(node: E.Expr, args: list[np.ndarray], context: Context) -> np.ndarray:
+    raise TypeError(f"no evaluator for {type(node).__name__}")
+
+
+@numeric.register
+def _(node: E.Variable, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return context[0][node.name]
+
+
+@numeric.register
+def _(node: E.Const, args: list[np.ndarray], context: Context) -> np.ndarray:
+    value = node.value
+    if value.free_symbols:
+        value = value.subs({d: size_of(d, context[1]) for d in value.free_symbols})
+    return np.full((1, 1), float(value))
+
+
+def _shape(node: E.Expr, context: Context) -> tuple[int, int]:
+    return (size_of(node.rows, context[1]), size_of(node.cols, context[1]))
+
+
+@numeric.register
+def _(node: E.Ones, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return np.ones(_shape(node, context))
+
+
+@numeric.register
+def _(node: E.Zero, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return np.zeros(_shape(node, context))
+
+
+@numeric.register
+def _(node: E.Identity, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return np.eye(size_of(node.n, context[1]))
+
+
+@numeric.register
+def _(node: E.Neg, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return -args[0]
+
+
+_BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    E.Add: np.add,
+    E.Sub: np.subtract,
+    E.Mul: np.multiply,
+    E.Div: np.divide,
+    E.Pow: np.power,
+    E.Maximum: np.maximum,
+}
+
+
+def _elementwise_binary(node: E.Expr, args: list[np.ndarray], context: Context) -> np.ndarray:
+    a, b = args
+    if a.shape != b.shape and np.broadcast_shapes(a.shape, b.shape) is None:  # pragma: no cover
+        raise ShapeError(f"{node.op}: {a.shape} and {b.shape} do not broadcast")
+    if isinstance(node, E.Pow) and np.any(a < 0) and np.any(b != np.round(b)):
+        raise EvaluationError("power: a negative base needs an integer exponent")
+    try:
+        return _BINARY[type(node)](a, b)
+    except ValueError as error:  # sizes bound to 1 vs k that the symbols hid
+        raise ShapeError(f"{node.op}: values of shape {a.shape} and {b.shape} ({error})") from None
+
+
+for _cls in _BINARY:
+    numeric.register(_cls)(_elementwise_binary)
+
+
+@numeric.register
+def _(node: E.Apply, args: list[np.ndarray], context: Context) -> np.ndarray:
+    (a,) = args
+    fn = FUNCTIONS[node.fn]
+    if fn.domain is not None and not fn.domain(a):
+        raise EvaluationError(f"{node.fn}: needs {fn.domain_text}; its argument has other entries")
+    return fn.numpy(a)
+
+
+@numeric.register
+def _(node: E.MatMul, args: list[np.ndarray], context: Context) -> np.ndarray:
+    a, b = args
+    # diag(v) M is v ⊙ M: never form the dense diagonal matrix.
+    if isinstance(node.a, E.Diag):
+        return a.diagonal().reshape(-1, 1) * b
+    if isinstance(node.b, E.Diag):
+        return a * b.diagonal().reshape(1, -1)
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"matmul: values of shape {a.shape} and {b.shape} do not fit")
+    return a @ b
+
+
+@numeric.register
+def _(node: E.Transpose, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return args[0].T
+
+
+@numeric.register
+def _(node: E.Sum, args: list[np.ndarray], context: Context) -> np.ndarray:
+    (a,) = args
+    if node.axis is None:
+        return np.sum(a).reshape(1, 1)
+    return np.sum(a, axis=node.axis, keepdims=True)
+
+
+def _square(node: E.Expr, a: np.ndarray) -> None:
+    if a.shape[0] != a.shape[1]:
+        raise ShapeError(f"{node.op}: needs a square matrix, got values of shape {a.shape}")
+
+
+@numeric.register
+def _(node: E.Trace, args: list[np.ndarray], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    return np.trace(args[0]).reshape(1, 1)
+
+
+@numeric.register
+def _(node: E.Det, args: list[np.ndarray], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    return np.linalg.det(args[0]).reshape(1, 1)
+
+
+@numeric.register
+def _(node: E.LogDet, args: list[np.ndarray], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    sign, logabs = np.linalg.slogdet(args[0])
+    if sign <= 0:
+        raise EvaluationError("logdet: needs det X > 0, but the determinant is not positive")
+    return np.asarray(logabs).reshape(1, 1)
+
+
+@numeric.register
+def _(node: E.Inv, args: list[np.ndarray], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    try:
+        return np.linalg.inv(args[0])
+    except np.linalg.LinAlgError:
+        raise EvaluationError("inv: the matrix is singular") from None
+
+
+@numeric.register
+def _(node: E.Diag, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return np.diagflat(args[0])
+
+
+@numeric.register
+def _(node: E.DiagPart, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return np.diagonal(args[0]).reshape(-1, 1).copy()
+
+
+@numeric.register
+def _(node: E.Norm, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return np.sqrt(np.sum(args[0] * args[0])).reshape(1, 1)
+
+
+def stable_softmax(a: np.ndarray) -> np.ndarray:
+    shifted = np.exp(a - np.max(a, axis=0, keepdims=True))
+    return shifted / np.sum(shifted, axis=0, keepdims=True)
+
+
+def stable_logsumexp(a: np.ndarray) -> np.ndarray:
+    top = np.max(a, axis=0, keepdims=True)
+    return top + np.log(np.sum(np.exp(a - top), axis=0, keepdims=True))
+
+
+@numeric.register
+def _(node: E.Softmax, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return stable_softmax(args[0])
+
+
+@numeric.register
+def _(node: E.LogSumExp, args: list[np.ndarray], context: Context) -> np.ndarray:
+    return stable_logsumexp(args[0])

@@ -1,0 +1,620 @@
+"""Simplifying constructors and the named rewrite rules.
+
+Each rewrite is one small function registered for one node type under a
+name ("fold constants", "collect like terms", "push transpose into product",
+...).  ``simplify_node`` applies the rules of a node whose children are
+already simplified until none fires; ``simplify`` does that bottom-up over a
+whole DAG.  The derivative engine builds every expression through the
+constructors below (``add``, ``mul``, ``matmul`` ...), so its results come out
+simplified as they are made.  A recorder can watch each rewrite (for the
+step-by-step derivation).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import sympy
+
+from . import expr as E
+from .dims import Shape, is_scalar_shape
+
+Rewrite = Callable[[E.Expr], E.Expr | None]
+REWRITES: dict[type[E.Expr], list[tuple[str, Rewrite]]] = {}
+_recorders: list[Callable[[str, E.Expr, E.Expr], None]] = []
+_normal: weakref.WeakSet[E.Expr] = weakref.WeakSet()
+
+
+def rewrite(node_type: type[E.Expr], name: str) -> Callable[[Rewrite], Rewrite]:
+    def register(fn: Rewrite) -> Rewrite:
+        REWRITES.setdefault(node_type, []).append((name, fn))
+        return fn
+
+    return register
+
+
+@contextmanager
+def recording(callback: Callable[[str, E.Expr, E.Expr], None]) -> Iterator[None]:
+    """Call ``callback(rule_name, before, after)`` for each rewrite made inside."""
+    _recorders.append(callback)
+    try:
+        yield
+    finally:
+        _recorders.remove(callback)
+
+
+def simplify_node(node: E.Expr) -> E.Expr:
+    """Apply this node's rewrites (children already simplified) until none fires."""
+    if not _recorders and node in _normal:
+        return node
+    for _ in range(1000):
+        for name, rule in REWRITES.get(type(node), ()):
+            new = rule(node)
+            if new is not None and new is not node:
+                for record in _recorders:
+                    record(name, node, new)
+                node = new
+                break
+        else:
+            _normal.add(node)
+            return node
+    raise RuntimeError(f"simplify: rewrites did not settle on {node}")  # pragma: no cover
+
+
+def simplify(expr: E.Expr) -> E.Expr:
+    """The expression rewritten bottom-up to the simplifier's normal form."""
+    done: dict[int, E.Expr] = {}
+    for item in E.postorder(expr):
+        args = item.args
+        new_args = tuple(done[id(a)] for a in args)
+        rebuilt = item if all(n is o for n, o in zip(new_args, args)) else item.with_args(*new_args)
+        done[id(item)] = simplify_node(rebuilt)
+    return done[id(expr)]
+
+
+# -- constructors ---------------------------------------------------------------
+def const(value: object) -> E.Expr:
+    number = value if isinstance(value, sympy.Basic) else E.exact_number(value)
+    if isinstance(number, sympy.Float) and number == int(number):
+        number = sympy.Integer(int(number))
+    return E.Const.make(number)
+
+
+def ones(rows: object, cols: object = 1) -> E.Expr:
+    shape = E.dims_of(rows, cols)
+    return const(1) if is_scalar_shape(shape) else E.Ones.make(*shape)
+
+
+def zero(shape: Shape) -> E.Expr:
+    return const(0) if is_scalar_shape(shape) else E.Zero.make(*shape)
+
+
+def identity(n: object) -> E.Expr:
+    (size, _) = E.dims_of(n, 1)
+    return const(1) if size == 1 else E.Identity.make(size)
+
+
+def _build(cls: type[E.Expr], *values: object) -> E.Expr:
+    return simplify_node(cls.make(*values))
+
+
+def add(a: E.Expr, b: E.Expr) -> E.Expr:
+    return _build(E.Add, a, b)
+
+
+def sub(a: E.Expr, b: E.Expr) -> E.Expr:
+    return _build(E.Sub, a, b)
+
+
+def mul(a: E.Expr, b: E.Expr) -> E.Expr:
+    return _build(E.Mul, a, b)
+
+
+def div(a: E.Expr, b: E.Expr) -> E.Expr:
+    return _build(E.Div, a, b)
+
+
+def power(a: E.Expr, b: E.Expr) -> E.Expr:
+    return _build(E.Pow, a, b)
+
+
+def maximum(a: E.Expr, b: E.Expr) -> E.Expr:
+    return _build(E.Maximum, a, b)
+
+
+def neg(a: E.Expr) -> E.Expr:
+    return _build(E.Neg, a)
+
+
+def apply(fn: str, a: E.Expr) -> E.Expr:
+    return _build(E.Apply, fn, a)
+
+
+def matmul(a: E.Expr, b: E.Expr) -> E.Expr:
+    return simplify_node(E.matmul(a, b))
+
+
+def transpose(a: E.Expr) -> E.Expr:
+    return _build(E.Transpose, a)
+
+
+def total(a: E.Expr, axis: int | None = None) -> E.Expr:
+    return _build(E.Sum, a, axis)
+
+
+def trace(a: E.Expr) -> E.Expr:
+    return _build(E.Trace, a)
+
+
+def inv(a: E.Expr) -> E.Expr:
+    return _build(E.Inv, a)
+
+
+def diag(a: E.Expr) -> E.Expr:
+    return _build(E.Diag, a)
+
+
+def diag_part(a: E.Expr) -> E.Expr:
+    return _build(E.DiagPart, a)
+
+
+def softmax(a: E.Expr) -> E.Expr:
+    return _build(E.Softmax, a)
+
+
+# -- predicates -----------------------------------------------------------------
+def const_value(x: E.Expr) -> sympy.Expr | None:
+    return x.value if isinstance(x, E.Const) else None
+
+
+def is_const(x: E.Expr, value: int) -> bool:
+    return isinstance(x, E.Const) and x.value == value
+
+
+def is_zero(x: E.Expr) -> bool:
+    return isinstance(x, E.Zero) or is_const(x, 0)
+
+
+def is_unit(x: E.Expr) -> bool:
+    """1 or 𝟏 (ones): a factor that leaves entries unchanged."""
+    return isinstance(x, E.Ones) or is_const(x, 1)
+
+
+def _number(value: sympy.Expr) -> bool:
+    return bool(value.is_number)
+
+
+# -- elementwise sums: one rule collects like terms ------------------------------
+ONE = E.Const.make(sympy.Integer(1))
+
+
+def linear_terms(node: E.Expr) -> list[tuple[sympy.Expr, E.Expr]]:
+    """node as Σ cᵢ tᵢ: walks + − and unary −, and reads constant factors."""
+    merged: dict[int, list] = {}
+    stack: list[tuple[sympy.Expr, E.Expr]] = [(sympy.Integer(1), node)]
+    while stack:
+        coef, item = stack.pop()
+        if isinstance(item, E.Add | E.Sub):
+            sign = 1 if isinstance(item, E.Add) else -1
+            stack.append((coef * sign, item.b))
+            stack.append((coef, item.a))
+        elif isinstance(item, E.Neg):
+            stack.append((-coef, item.a))
+        elif is_zero(item):
+            continue
+        elif isinstance(item, E.Const):
+            _accumulate(merged, coef * item.value, ONE)
+        elif isinstance(item, E.Mul) and isinstance(item.a, E.Const) and item.b.shape == item.shape:
+            _accumulate(merged, coef * item.a.value, item.b)
+        else:
+            _accumulate(merged, coef, item)
+    return [(c, t) for c, t in merged.values() if c != 0]
+
+
+def _accumulate(merged: dict[int, list], coef: sympy.Expr, term: E.Expr) -> None:
+    entry = merged.get(id(term))
+    if entry is None:
+        merged[id(term)] = [coef, term]
+    else:
+        entry[0] = sympy.expand(entry[0] + coef)
+
+
+def _scaled(coef: sympy.Expr, term: E.Expr) -> E.Expr:
+    if term is ONE:
+        return const(coef)
+    return term if coef == 1 else mul(const(coef), term)
+
+
+def _negative(coef: sympy.Expr) -> bool:
+    return bool(coef.could_extract_minus_sign())
+
+
+@rewrite(E.Add, "collect like terms")
+@rewrite(E.Sub, "collect like terms")
+def collect_like_terms(node: E.Expr) -> E.Expr | None:
+    terms = linear_terms(node)
+    if not terms:
+        return zero(node.shape)
+    terms.sort(key=lambda ct: _negative(ct[0]))  # stable: positive terms lead
+    first_coef, first_term = terms[0]
+    result = _scaled(first_coef, first_term) if not _negative(first_coef) else neg(
+        _scaled(-first_coef, first_term)
+    )
+    for coef, term in terms[1:]:
+        if _negative(coef):
+            result = E.Sub.make(result, _scaled(-coef, term))
+        else:
+            result = E.Add.make(result, _scaled(coef, term))
+    if result.shape != node.shape:  # dropped terms were what broadcast it
+        result = E.Mul.make(E.Ones.make(*node.shape), result)
+    return result
+
+
+# -- negation ---------------------------------------------------------------------
+@rewrite(E.Neg, "double negation")
+def double_negation(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    return a.a if isinstance(a, E.Neg) else None
+
+
+@rewrite(E.Neg, "fold constants")
+def negate_constant(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if isinstance(a, E.Const):
+        return const(-a.value)
+    if isinstance(a, E.Zero):
+        return a
+    if isinstance(a, E.Mul) and isinstance(a.a, E.Const):
+        return mul(const(-a.a.value), a.b)
+    return None
+
+
+# -- Hadamard product ---------------------------------------------------------------
+@rewrite(E.Mul, "zero factor")
+def zero_factor(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    return zero(node.shape) if is_zero(a) or is_zero(b) else None
+
+
+@rewrite(E.Mul, "fold constants")
+def fold_product(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if isinstance(a, E.Const) and isinstance(b, E.Const):
+        return const(a.value * b.value)
+    return None
+
+
+@rewrite(E.Mul, "unit factor")
+def unit_factor(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if is_unit(a) and b.shape == node.shape:
+        return b
+    if is_unit(b) and a.shape == node.shape:
+        return a
+    return None
+
+
+@rewrite(E.Mul, "constant factor first")
+def constant_first(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if isinstance(b, E.Const) and not isinstance(a, E.Const):
+        return mul(b, a)
+    if isinstance(a, E.Const):
+        if isinstance(b, E.Mul) and isinstance(b.a, E.Const):
+            return mul(const(a.value * b.a.value), b.b)
+        if isinstance(b, E.Neg):
+            return mul(const(-a.value), b.a)
+        if a.value == -1:
+            return neg(b)
+        return None
+    if isinstance(a, E.Mul) and isinstance(a.a, E.Const):
+        return mul(a.a, mul(a.b, b))
+    if isinstance(b, E.Mul) and isinstance(b.a, E.Const):
+        return mul(b.a, mul(a, b.b))
+    return None
+
+
+@rewrite(E.Mul, "negation outside")
+def negation_outside_product(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if isinstance(a, E.Neg):
+        return neg(mul(a.a, b))
+    if isinstance(b, E.Neg):
+        return neg(mul(a, b.a))
+    return None
+
+
+@rewrite(E.Mul, "square")
+def square(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    return power(a, const(2)) if a is b else None
+
+
+@rewrite(E.Mul, "broadcast instead of ones product")
+def broadcast_outer_ones(node: E.Expr) -> E.Expr | None:
+    """x ⊙ (𝟏 gᵀ) = x ⊙ g broadcast down the columns (and likewise for rows)."""
+    a, b = node.args
+    for full, other in ((a, b), (b, a)):
+        if full.shape != node.shape or not isinstance(other, E.MatMul):
+            continue
+        left, right = other.args
+        if isinstance(left, E.Ones) and left.is_column:
+            return mul(full, right) if full is a else mul(right, full)
+        if isinstance(right, E.Ones) and right.rows == 1:
+            return mul(full, left) if full is a else mul(left, full)
+    return None
+
+
+# -- division, powers, functions ------------------------------------------------------
+@rewrite(E.Div, "division by a constant")
+def divide_by_constant(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if is_zero(a):
+        return zero(node.shape)
+    if isinstance(b, E.Const) and b.value != 0 and (a.shape == node.shape):
+        return mul(const(1 / b.value), a)
+    if isinstance(b, E.Ones) and a.shape == node.shape:
+        return a
+    return None
+
+
+@rewrite(E.Pow, "fold powers")
+def fold_power(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    exponent = const_value(b)
+    if exponent is None or a.shape != node.shape:
+        return None
+    if exponent == 1:
+        return a
+    if exponent == 0 or isinstance(a, E.Ones):
+        return ones(*node.shape)
+    if isinstance(a, E.Const):
+        folded = a.value**exponent
+        return const(folded) if _number(folded) and folded.is_real else None
+    if isinstance(a, E.Pow) and isinstance(a.b, E.Const):
+        inner = a.b.value
+        if inner.is_integer and exponent.is_integer:
+            return power(a.a, const(inner * exponent))
+    return None
+
+
+@rewrite(E.Apply, "fold constants")
+def fold_function(node: E.Expr) -> E.Expr | None:
+    from .functions import FUNCTIONS
+
+    (a,) = node.args
+    if not isinstance(a, E.Const) or not _number(a.value):
+        return None
+    folded = FUNCTIONS[node.fn].scalar(a.value)
+    return const(folded) if isinstance(folded, sympy.Rational) else None
+
+
+@rewrite(E.Maximum, "fold constants")
+def fold_maximum(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if isinstance(a, E.Const) and isinstance(b, E.Const) and _number(a.value) and _number(b.value):
+        return const(sympy.Max(a.value, b.value))
+    return None
+
+
+# -- matrix product ------------------------------------------------------------------
+@rewrite(E.MatMul, "zero factor")
+def matmul_zero(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    return zero(node.shape) if is_zero(a) or is_zero(b) else None
+
+
+@rewrite(E.MatMul, "identity factor")
+def matmul_identity(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if isinstance(a, E.Identity):
+        return b
+    if isinstance(b, E.Identity):
+        return a
+    return None
+
+
+@rewrite(E.MatMul, "scalar factor")
+def matmul_scalar(node: E.Expr) -> E.Expr | None:
+    a, b = node.args
+    if a.is_scalar or b.is_scalar:
+        return mul(a, b) if a.is_scalar else mul(b, a)
+    for factor, rest, left in ((a, b, True), (b, a, False)):
+        if isinstance(factor, E.Mul) and isinstance(factor.a, E.Const):
+            inner = matmul(factor.b, rest) if left else matmul(rest, factor.b)
+            return mul(factor.a, inner)
+        if isinstance(factor, E.Neg):
+            return neg(matmul(factor.a, rest) if left else matmul(rest, factor.a))
+    return None
+
+
+@rewrite(E.MatMul, "diagonal product")
+def diagonal_product(node: E.Expr) -> E.Expr | None:
+    """diag(a) diag(b) = diag(a ⊙ b);  diag(v) u = v ⊙ u;  uᵀ diag(v) = (u ⊙ v)ᵀ."""
+    a, b = node.args
+    if isinstance(a, E.Diag) and isinstance(b, E.Diag):
+        return diag(mul(a.a, b.a))
+    if isinstance(a, E.Diag):
+        if b.is_column:
+            return mul(a.a, b)
+        if isinstance(b, E.MatMul) and isinstance(b.a, E.Diag):
+            return matmul(diag(mul(a.a, b.a.a)), b.b)
+    if isinstance(b, E.Diag):
+        if isinstance(a, E.Ones) and a.rows == 1:
+            return transpose(b.a)
+        if a.rows == 1:
+            base = a.a if isinstance(a, E.Transpose) else None
+            return transpose(mul(base, b.a)) if base is not None else mul(a, transpose(b.a))
+        if isinstance(a, E.MatMul) and isinstance(a.b, E.Diag):
+            return matmul(a.a, diag(mul(a.b.a, b.a)))
+    return None
+
+
+@rewrite(E.MatMul, "ones vector product")
+def ones_product(node: E.Expr) -> E.Expr | None:
+    """𝟏ᵀ v = sum(v);  vᵀ 𝟏 = sum(v)."""
+    a, b = node.args
+    if isinstance(a, E.Ones) and a.rows == 1 and b.is_column:
+        return total(b)
+    if isinstance(b, E.Ones) and b.is_column and a.rows == 1:
+        return total(a)
+    return None
+
+
+@rewrite(E.MatMul, "matrix-vector products first")
+def vector_products_first(node: E.Expr) -> E.Expr | None:
+    """(A B) v = A (B v) and uᵀ (A B) = (uᵀ A) B: never form a matrix-matrix product."""
+    a, b = node.args
+    if b.is_column and isinstance(a, E.MatMul) and a.a.rows != 1:
+        return matmul(a.a, matmul(a.b, b))
+    if a.rows == 1 and isinstance(b, E.MatMul) and b.b.cols != 1:
+        return matmul(matmul(a, b.a), b.b)
+    return None
+
+
+# -- transpose -----------------------------------------------------------------------------
+@rewrite(E.Transpose, "push transpose inward")
+def push_transpose(node: E.Expr) -> E.Expr | None:
+    """xᵀ = x for a scalar; (Aᵀ)ᵀ = A; (AB)ᵀ = BᵀAᵀ; symmetric matrices; (cA)ᵀ = cAᵀ."""
+    (a,) = node.args
+    if a.is_scalar or isinstance(a, E.Identity | E.Diag):
+        return a
+    if isinstance(a, E.Transpose):
+        return a.a
+    if isinstance(a, E.Ones):
+        return ones(a.cols, a.rows)
+    if isinstance(a, E.Zero):
+        return zero(node.shape)
+    if isinstance(a, E.MatMul):
+        return matmul(transpose(a.b), transpose(a.a))
+    if isinstance(a, E.Neg):
+        return neg(transpose(a.a))
+    if isinstance(a, E.Mul) and a.a.is_scalar:
+        return mul(a.a, transpose(a.b))
+    return None
+
+
+# -- reductions --------------------------------------------------------------------------------
+@rewrite(E.Sum, "sum of a sum")
+def simplify_sum(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    axis = node.axis
+    if a.shape == node.shape:
+        return a
+    if is_zero(a):
+        return zero(node.shape)
+    if isinstance(a, E.Transpose):
+        if axis is None:
+            return total(a.a)
+        return transpose(total(a.a, 1 - axis))
+    if isinstance(a, E.Neg):
+        return neg(total(a.a, axis))
+    if isinstance(a, E.Mul) and isinstance(a.a, E.Const) and a.b.shape == a.shape:
+        return mul(a.a, total(a.b, axis))
+    if isinstance(a, E.Ones) and axis is None:
+        return const(a.rows * a.cols)
+    if axis is None and isinstance(a, E.Mul) and a.a.is_scalar and isinstance(a.b, E.Ones):
+        return mul(const(a.b.rows * a.b.cols), a.a)
+    return None
+
+
+@rewrite(E.Trace, "trace identities")
+def simplify_trace(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if a.is_scalar:
+        return a
+    if isinstance(a, E.Identity):
+        return const(a.n)
+    if is_zero(a):
+        return const(0)
+    if isinstance(a, E.Transpose):
+        return trace(a.a)
+    if isinstance(a, E.Mul) and isinstance(a.a, E.Const):
+        return mul(a.a, trace(a.b))
+    if isinstance(a, E.Neg):
+        return neg(trace(a.a))
+    return None
+
+
+@rewrite(E.Det, "determinant identities")
+def simplify_det(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if a.is_scalar:
+        return a
+    if isinstance(a, E.Identity):
+        return const(1)
+    if isinstance(a, E.Transpose):
+        return _build(E.Det, a.a)
+    return None
+
+
+@rewrite(E.LogDet, "determinant identities")
+def simplify_logdet(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if isinstance(a, E.Identity):
+        return const(0)
+    if isinstance(a, E.Transpose):
+        return _build(E.LogDet, a.a)
+    if a.is_scalar:
+        return apply("log", a)
+    return None
+
+
+@rewrite(E.Inv, "inverse identities")
+def simplify_inverse(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if isinstance(a, E.Inv):
+        return a.a
+    if isinstance(a, E.Identity):
+        return a
+    if a.is_scalar:
+        return div(const(1), a)
+    if isinstance(a, E.Transpose):
+        return transpose(inv(a.a))
+    if isinstance(a, E.Diag):
+        return diag(div(const(1), a.a))
+    return None
+
+
+@rewrite(E.Diag, "diagonal identities")
+def simplify_diag(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if a.is_scalar:
+        return a
+    if isinstance(a, E.Ones):
+        return identity(a.rows)
+    if isinstance(a, E.Zero):
+        return zero(node.shape)
+    return None
+
+
+@rewrite(E.DiagPart, "diagonal identities")
+def simplify_diag_part(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if a.is_scalar:
+        return a
+    if isinstance(a, E.Diag):
+        return a.a
+    if isinstance(a, E.Identity):
+        return ones(a.n, 1)
+    if isinstance(a, E.Zero):
+        return zero(node.shape)
+    if isinstance(a, E.Mul) and a.a.is_scalar and isinstance(a.b, E.Identity):
+        return mul(a.a, ones(a.b.n, 1))
+    if isinstance(a, E.Transpose):
+        return diag_part(a.a)
+    return None
+
+
+@rewrite(E.Norm, "norm identities")
+def simplify_norm(node: E.Expr) -> E.Expr | None:
+    (a,) = node.args
+    if is_zero(a):
+        return const(0)
+    if a.is_scalar:
+        return apply("abs", a)
+    if isinstance(a, E.Transpose | E.Neg):
+        return _build(E.Norm, a.a)
+    return None

@@ -1,0 +1,239 @@
+"""Unicode text printer (terminals and ``str``): one small function per node.
+
+The lecture's notation: ⊙ for the Hadamard product, juxtaposition for the
+matrix product, ᵀ, ⁻¹, σ, 𝟏 for a ones vector, I for the identity.
+Printing is bottom-up over the DAG (no recursion, so deep trees print).
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import NamedTuple
+
+import sympy
+
+from . import expr as E
+from .functions import FUNCTIONS
+
+
+class Printed(NamedTuple):
+    text: str
+    prec: int
+    kind: str = ""  # which operator made it, for associativity
+
+
+# One precedence table for every printer.
+SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 10, 20, 30, 40, 50, 60
+
+
+def paren(child: Printed, minimum: int) -> str:
+    return child.text if child.prec >= minimum else f"({child.text})"
+
+
+def product_operand(child: Printed, kind: str) -> str:
+    """Operands of an associative product of the same kind need no parentheses."""
+    if child.prec > PRODUCT or (child.prec == PRODUCT and child.kind == kind):
+        return child.text
+    return f"({child.text})"
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def format_number(value: sympy.Expr) -> Printed:
+    if isinstance(value, sympy.Rational) and not isinstance(value, sympy.Integer):
+        shown = f"{abs(value.p)}/{value.q}"
+        return Printed(("−" if value < 0 else "") + shown, PRODUCT, "div")
+    if isinstance(value, sympy.Float):
+        shown = f"{float(value):g}"
+    else:
+        shown = str(value)
+    if shown.startswith("-"):
+        return Printed("−" + shown[1:], UNARY)
+    is_atom = isinstance(value, sympy.Number | sympy.Symbol)
+    return Printed(shown, ATOM if is_atom else PRODUCT)
+
+
+@singledispatch
+def show(node: E.Expr, args: list[Printed]) -> Printed:
+    raise TypeError(f"no text printer for {type(node).__name__}")
+
+
+@show.register
+def _(node: E.Variable, args: list[Printed]) -> Printed:
+    return Printed(node.name, ATOM)
+
+
+@show.register
+def _(node: E.Const, args: list[Printed]) -> Printed:
+    return format_number(node.value)
+
+
+@show.register
+def _(node: E.Ones, args: list[Printed]) -> Printed:
+    if node.cols == 1:
+        return Printed("𝟏", ATOM)
+    if node.rows == 1:
+        return Printed("𝟏ᵀ", POSTFIX)
+    return Printed("𝟏𝟏ᵀ", PRODUCT, "matmul")
+
+
+@show.register
+def _(node: E.Zero, args: list[Printed]) -> Printed:
+    return Printed("0", ATOM)
+
+
+@show.register
+def _(node: E.Identity, args: list[Printed]) -> Printed:
+    return Printed("I", ATOM)
+
+
+@show.register
+def _(node: E.Neg, args: list[Printed]) -> Printed:
+    (a,) = args
+    return Printed("−" + paren(a, PRODUCT), UNARY)
+
+
+@show.register
+def _(node: E.Add, args: list[Printed]) -> Printed:
+    a, b = args
+    if isinstance(node.b, E.Neg):
+        return Printed(f"{a.text} − {args[1].text[1:]}", SUM)
+    return Printed(f"{a.text} + {paren(b, UNARY)}", SUM)
+
+
+@show.register
+def _(node: E.Sub, args: list[Printed]) -> Printed:
+    a, b = args
+    return Printed(f"{a.text} − {paren(b, UNARY)}", SUM)
+
+
+@show.register
+def _(node: E.Mul, args: list[Printed]) -> Printed:
+    a, b = args
+    if node.a.is_scalar or node.b.is_scalar:
+        if isinstance(node.a, E.Const) and a.text.startswith("−"):  # −2 x, not (−2) x
+            return Printed(f"{a.text} {product_operand(b, 'matmul')}", UNARY)
+        return Printed(
+            f"{product_operand(a, 'matmul')} {product_operand(b, 'matmul')}", PRODUCT, "matmul"
+        )
+    return Printed(
+        f"{product_operand(a, 'hadamard')} ⊙ {product_operand(b, 'hadamard')}",
+        PRODUCT,
+        "hadamard",
+    )
+
+
+@show.register
+def _(node: E.Div, args: list[Printed]) -> Printed:
+    a, b = args
+    return Printed(f"{paren(a, PRODUCT)} / {paren(b, POWER)}", PRODUCT, "div")
+
+
+@show.register
+def _(node: E.Pow, args: list[Printed]) -> Printed:
+    a, b = args
+    base = paren(a, POSTFIX)
+    if isinstance(node.b, E.Const) and isinstance(node.b.value, sympy.Integer):
+        return Printed(base + str(node.b.value).translate(_SUPERSCRIPTS), POSTFIX)
+    return Printed(f"{base}^{paren(b, ATOM)}", POWER)
+
+
+@show.register
+def _(node: E.Maximum, args: list[Printed]) -> Printed:
+    a, b = args
+    return Printed(f"max({a.text}, {b.text})", ATOM)
+
+
+@show.register
+def _(node: E.Apply, args: list[Printed]) -> Printed:
+    (a,) = args
+    if node.fn == "abs":
+        return Printed(f"|{a.text}|", ATOM)
+    if node.fn == "softplus":
+        return Printed(f"log(1 + exp({a.text}))", ATOM)
+    return Printed(f"{FUNCTIONS[node.fn].text}({a.text})", ATOM)
+
+
+@show.register
+def _(node: E.MatMul, args: list[Printed]) -> Printed:
+    a, b = args
+    return Printed(f"{product_operand(a, 'matmul')} {product_operand(b, 'matmul')}", PRODUCT, "matmul")
+
+
+@show.register
+def _(node: E.Transpose, args: list[Printed]) -> Printed:
+    (a,) = args
+    if isinstance(node.a, E.Inv):
+        return Printed(a.text[: -len("⁻¹")] + "⁻ᵀ", POSTFIX)
+    return Printed(paren(a, ATOM) + "ᵀ", POSTFIX)
+
+
+@show.register
+def _(node: E.Sum, args: list[Printed]) -> Printed:
+    (a,) = args
+    if node.axis is None:
+        return Printed(f"sum({a.text})", ATOM)
+    return Printed(f"sum({a.text}, axis={node.axis})", ATOM)
+
+
+def _call(name: str, args: list[Printed]) -> Printed:
+    return Printed(f"{name}({', '.join(a.text for a in args)})", ATOM)
+
+
+@show.register
+def _(node: E.Trace, args: list[Printed]) -> Printed:
+    return _call("tr", args)
+
+
+@show.register
+def _(node: E.Det, args: list[Printed]) -> Printed:
+    return _call("det", args)
+
+
+@show.register
+def _(node: E.LogDet, args: list[Printed]) -> Printed:
+    return Printed(f"log det({args[0].text})", ATOM)
+
+
+@show.register
+def _(node: E.Inv, args: list[Printed]) -> Printed:
+    (a,) = args
+    return Printed(paren(a, ATOM) + "⁻¹", POSTFIX)
+
+
+@show.register
+def _(node: E.Diag, args: list[Printed]) -> Printed:
+    return _call("diag", args)
+
+
+@show.register
+def _(node: E.DiagPart, args: list[Printed]) -> Printed:
+    return _call("diagpart", args)
+
+
+@show.register
+def _(node: E.Norm, args: list[Printed]) -> Printed:
+    return Printed(f"‖{args[0].text}‖", ATOM)
+
+
+@show.register
+def _(node: E.Softmax, args: list[Printed]) -> Printed:
+    return _call("softmax", args)
+
+
+@show.register
+def _(node: E.LogSumExp, args: list[Printed]) -> Printed:
+    return _call("logsumexp", args)
+
+
+def printed(expr: E.Expr) -> Printed:
+    done: dict[int, Printed] = {}
+    for item in E.postorder(expr):
+        done[id(item)] = show(item, [done[id(c)] for c in item.args])
+    return done[id(expr)]
+
+
+def text(expr: E.Expr) -> str:
+    """The expression in Unicode text, e.g. ``(a − y) ⊙ σ(z) ⊙ (1 − σ(z))``."""
+    return printed(expr).text
