@@ -35,16 +35,23 @@ from .constructors import (
     zeros,
 )
 from .dims import DerivativeError, EvaluationError, MatcalcError, ShapeError, dims
+from .dims import format_shape as _format_shape
 from .engine import grad, hessian, jacobian
 from .evaluate import evaluate
 from .expr import Expr, Variable, variables
 from .simplifier import simplify
 from .text import text
 
+
+def text_shape(expr: Expr) -> str:
+    """An expression's shape as text, e.g. ``(m, n)``."""
+    return _format_shape(expr.shape)
+
+
 __all__ = [
     "DerivativeError", "EvaluationError", "Expr", "MatcalcError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "log", "logdet", "logsumexp", "matrix", "maximum", "norm", "ones",
     "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",
-    "text", "trace", "variables", "vector", "zeros",
+    "text", "text_shape", "trace", "variables", "vector", "zeros",
 ]  # fmt: skip

@@ -521,6 +521,10 @@ def as_expr(value: object, op: str = "expression") -> Expr:
         raise TypeError(f"{op}: {value!r} is not a number or matcalc expression")
     if isinstance(value, int | float | sympy.Number):
         return Const.make(exact_number(value, op))
+    if isinstance(value, sympy.Expr) and value.free_symbols and all(
+        s.is_integer and s.is_positive for s in value.free_symbols
+    ):
+        return Const.make(value)  # a size such as n, for a mean: sum(x) / n
     raise TypeError(
         f"{op}: {type(value).__name__} is not a number or matcalc expression "
         "(arrays enter through variables and mc.evaluate)"

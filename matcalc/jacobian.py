@@ -118,7 +118,7 @@ class Broadcast(LinearMap):
     def vjp(self, g: E.Expr) -> E.Expr:
         rows_in, cols_in = self.in_shape
         rows_out, cols_out = self.out_shape
-        if rows_in != rows_out and cols_in != cols_out:
+        if self.in_shape == (1, 1) or (rows_in != rows_out and cols_in != cols_out):
             return s.total(g)
         if cols_in != cols_out:
             return s.total(g, 1)

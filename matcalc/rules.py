@@ -120,10 +120,12 @@ def jacobian_of_power(node: E.Expr, i: int) -> LinearMap | None:
 
 @rule(E.Maximum)
 def jacobian_of_maximum(node: E.Expr, i: int) -> LinearMap | None:
-    """∂max(a, b)/∂a = diag(step(a − b)), ∂max(a, b)/∂b = diag(1 − step(a − b))."""
+    """∂max(a, b)/∂a = diag(step(a − b)), ∂max(a, b)/∂b = diag(step(b − a)).
+
+    At a tie both are 0, the convention that makes relu′(0) = 0.
+    """
     a, b = node.args
-    a_wins = s.apply("step", s.sub(a, b))
-    v = a_wins if i == 0 else s.sub(s.const(1), a_wins)
+    v = s.apply("step", s.sub(a, b) if i == 0 else s.sub(b, a))
     return _scaling(node, node.args[i], v, "elementwise binary operation")
 
 

@@ -503,6 +503,8 @@ def simplify_sum(node: E.Expr) -> E.Expr | None:
     axis = node.axis
     if a.shape == node.shape:
         return a
+    if axis is not None and node.is_scalar:
+        return total(a)
     if is_zero(a):
         return zero(node.shape)
     if isinstance(a, E.Transpose):
