@@ -115,6 +115,9 @@ def jacobian(f: object, x: E.Variable) -> E.Expr:
 def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.Expr:
     order = E.postorder(f)
     needed = _dependents(order, [x])
+    # With a scalar x every node's derivative is an expression of the node's own
+    # shape (the map applied to dx = 1), so matrix intermediates are fine.
+    along_scalar = x.is_scalar
     jac: dict[int, E.Expr] = {id(x): s.identity(cols)}
     for node in order:
         if id(node) not in needed or node is x:
@@ -127,7 +130,10 @@ def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.
             if local is None:
                 continue
             try:
-                term = s.matmul(local.matrix(), jac[id(child)])
+                if along_scalar:
+                    term = local.jvp(jac[id(child)])
+                else:
+                    term = s.matmul(local.matrix(), jac[id(child)])
             except NotVectorial:
                 raise DerivativeError(
                     f"jacobian: {E.describe(node)} is a {format_shape(node.shape)} matrix that "
@@ -138,7 +144,9 @@ def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.
         if total is not None:
             jac[id(node)] = total
     result = jac.get(id(f))
-    return s.zero((rows, cols)) if result is None else result
+    if result is None:
+        return s.zero((rows, cols))
+    return s.transpose(result) if along_scalar and result.rows == 1 else result
 
 
 def hessian(f: object, x: E.Variable) -> E.Expr:

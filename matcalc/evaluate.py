@@ -96,6 +96,12 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
     if missing:
         raise EvaluationError(f"evaluate: no value given for {', '.join(missing)}")
     arrays = {name: _fit(var, given[name]) for name, var in variables.items()}
+    # Values of variables that expr no longer mentions (the x of a gradient that
+    # does not depend on x) still fix the sizes of their dimensions.
+    extra = {name: E.live_variable(name) for name in given if name not in variables}
+    known = {name: var for name, var in extra.items() if var is not None}
+    if known:
+        bind_dims(known, {name: _fit(var, given[name]) for name, var in known.items()}, bindings)
     bind_dims(variables, arrays, bindings)
     return arrays, bindings
 

@@ -207,6 +207,9 @@ def _need_vector(op: str, a: Expr) -> None:
 KINDS = ("scalar", "vector", "matrix")
 
 
+_VARIABLES_BY_NAME: dict[str, weakref.WeakSet[Variable]] = {}
+
+
 @node
 class Variable(Expr):
     """A named symbolic input: a scalar, a (column) vector or a matrix."""
@@ -218,7 +221,15 @@ class Variable(Expr):
     op: ClassVar[str] = "variable"
 
     def infer_shape(self) -> Shape:
+        _VARIABLES_BY_NAME.setdefault(self.name, weakref.WeakSet()).add(self)
         return (self.nrows, self.ncols)
+
+
+def live_variable(name: str) -> Variable | None:
+    """The one variable of this name that exists now, if there is exactly one."""
+    found = list(_VARIABLES_BY_NAME.get(name, ()))
+    shapes = {v.shape for v in found}
+    return found[0] if len(shapes) == 1 else None
 
 
 @node

@@ -44,6 +44,10 @@ class LinearMap:
     out_shape: Shape
     rule: str
 
+    def jvp(self, d: E.Expr) -> E.Expr:  # pragma: no cover - every map overrides
+        """The map applied to a change d of the child: J d, shaped like the node."""
+        raise NotImplementedError
+
     def vjp(self, g: E.Expr) -> E.Expr:  # pragma: no cover - every map overrides
         raise NotImplementedError
 
@@ -62,6 +66,9 @@ class Composed(LinearMap):
     inner: LinearMap
     outer: LinearMap
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return self.outer.jvp(self.inner.jvp(d))
+
     def vjp(self, g: E.Expr) -> E.Expr:
         return self.inner.vjp(self.outer.vjp(g))
 
@@ -72,6 +79,9 @@ class Composed(LinearMap):
 @dataclass(frozen=True)
 class IdentityMap(LinearMap):
     """∂a/∂a = I."""
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return d
 
     def vjp(self, g: E.Expr) -> E.Expr:
         return g
@@ -85,6 +95,9 @@ class Scaling(LinearMap):
     """d ↦ v ⊙ d, i.e. diag(v) (v may be a scalar c, giving c I)."""
 
     v: E.Expr
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.mul(self.v, d)
 
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.mul(g, self.v)
@@ -101,6 +114,9 @@ class Scaling(LinearMap):
 class Negation(LinearMap):
     """d ↦ −d, i.e. −I."""
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.neg(d)
+
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.neg(g)
 
@@ -114,6 +130,14 @@ class Broadcast(LinearMap):
 
     A scalar expanded to a vector has Jacobian 𝟏 (scalar expansion).
     """
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        rows, cols = self.out_shape
+        if d.is_scalar:
+            return s.mul(d, s.ones(rows, cols))
+        if d.is_column:
+            return s.matmul(d, s.ones(1, cols))
+        return s.matmul(s.ones(rows, 1), d)
 
     def vjp(self, g: E.Expr) -> E.Expr:
         rows_in, cols_in = self.in_shape
@@ -134,6 +158,9 @@ class Broadcast(LinearMap):
 class SumAll(LinearMap):
     """d ↦ 𝟏ᵀ d 𝟏 (sum of all entries); its Jacobian on a vector is the ones row 𝟏ᵀ."""
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.total(d)
+
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.mul(g, s.ones(*self.in_shape))
 
@@ -146,6 +173,9 @@ class SumAxis(LinearMap):
     """Column sums (axis 0, 𝟏ᵀD) or row sums (axis 1, D𝟏)."""
 
     axis: int
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.total(d, self.axis)
 
     def vjp(self, g: E.Expr) -> E.Expr:
         rows, cols = self.in_shape
@@ -168,6 +198,9 @@ class LeftProduct(LinearMap):
 
     a: E.Expr
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.matmul(self.a, d)
+
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.matmul(s.transpose(self.a), g)
 
@@ -182,6 +215,9 @@ class RightProduct(LinearMap):
     """D ↦ D B; for a row child xᵀ B the Jacobian (by entries) is Bᵀ."""
 
     b: E.Expr
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.matmul(d, self.b)
 
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.matmul(g, s.transpose(self.b))
@@ -198,6 +234,9 @@ class RightProduct(LinearMap):
 class Transposition(LinearMap):
     """D ↦ Dᵀ; on vectors it only reorients, so its Jacobian is I."""
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.transpose(d)
+
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.transpose(g)
 
@@ -210,6 +249,9 @@ class Gradient(LinearMap):
     """A scalar node f(X) with gradient G: dX ↦ ⟨G, dX⟩; its Jacobian is vec(G)ᵀ."""
 
     gradient: E.Expr
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.total(s.mul(self.gradient, d))
 
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.mul(g, self.gradient)
@@ -226,6 +268,9 @@ class Sandwich(LinearMap):
 
     b: E.Expr
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.neg(s.matmul(s.matmul(self.b, d), self.b))
+
     def vjp(self, g: E.Expr) -> E.Expr:
         bt = s.transpose(self.b)
         return s.neg(s.matmul(s.matmul(bt, g), bt))
@@ -240,6 +285,9 @@ class Sandwich(LinearMap):
 class DiagonalEmbedding(LinearMap):
     """v ↦ diag(v); its adjoint takes the diagonal."""
 
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.diag(d)
+
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.diag_part(g)
 
@@ -252,6 +300,9 @@ class DiagonalEmbedding(LinearMap):
 @dataclass(frozen=True)
 class DiagonalExtraction(LinearMap):
     """A ↦ diag(A) as a vector; its adjoint puts a vector on the diagonal."""
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.diag_part(d)
 
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.diag(g)
@@ -267,6 +318,10 @@ class SoftmaxMap(LinearMap):
     """d ↦ s ⊙ d − s (sᵀd), i.e. diag(s) − s sᵀ, column by column."""
 
     s_value: E.Expr
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        soft = self.s_value
+        return s.mul(soft, s.sub(d, s.total(s.mul(soft, d), 0)))
 
     def vjp(self, g: E.Expr) -> E.Expr:
         soft = self.s_value
@@ -285,6 +340,9 @@ class ColumnGradient(LinearMap):
     """Column-wise scalar function with gradient G per column: D ↦ 𝟏ᵀ(G ⊙ D)."""
 
     gradient: E.Expr
+
+    def jvp(self, d: E.Expr) -> E.Expr:
+        return s.total(s.mul(self.gradient, d), 0)
 
     def vjp(self, g: E.Expr) -> E.Expr:
         return s.mul(self.gradient, g)
