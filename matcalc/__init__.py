@@ -34,7 +34,15 @@ from .constructors import (
     vector,
     zeros,
 )
-from .dims import DerivativeError, EvaluationError, MatcalcError, ShapeError, dims
+from .dims import (
+    DeclarationError,
+    DerivativeError,
+    EvaluationError,
+    MatcalcError,
+    OperandError,
+    ShapeError,
+    dims,
+)
 from .dims import format_shape as _format_shape
 from .engine import grad, hessian, jacobian
 from .evaluate import evaluate
@@ -49,7 +57,7 @@ def text_shape(expr: Expr) -> str:
 
 
 __all__ = [
-    "DerivativeError", "EvaluationError", "Expr", "MatcalcError", "ShapeError", "Variable",
+    "DeclarationError", "DerivativeError", "EvaluationError", "Expr", "MatcalcError", "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "log", "logdet", "logsumexp", "matrix", "maximum", "norm", "ones",
     "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",

@@ -7,7 +7,7 @@ shapes at construction so a mismatch is reported where it is made.
 from __future__ import annotations
 
 from . import expr as E
-from .dims import ShapeError, format_shape
+from .dims import DeclarationError, ShapeError, format_shape
 
 __all__ = [
     "scalar", "vector", "matrix", "ones", "zeros", "eye",
@@ -19,7 +19,7 @@ __all__ = [
 
 def _name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"{what}: the name must be an identifier, got {name!r}")
+        raise DeclarationError(f"{what}: the name must be an identifier, got {name!r}")
     return name
 
 
@@ -30,29 +30,29 @@ def scalar(name: str) -> E.Variable:
 
 def vector(name: str, n: object) -> E.Variable:
     """A column vector variable, shape (n, 1)."""
-    rows, cols = E.dims_of(n, 1)
+    rows, cols = E.dims_of(n, 1, f"vector {name}")
     return E.Variable.make(_name(name, "vector"), rows, cols, "vector")
 
 
 def matrix(name: str, rows: object, cols: object) -> E.Variable:
     """A matrix variable, shape (rows, cols)."""
-    shape = E.dims_of(rows, cols)
+    shape = E.dims_of(rows, cols, f"matrix {name}")
     return E.Variable.make(_name(name, "matrix"), *shape, "matrix")
 
 
 def ones(rows: object, cols: object = 1) -> E.Expr:
     """The all-ones matrix 𝟏 (a ones vector when cols is 1)."""
-    return E.Ones.make(*E.dims_of(rows, cols))
+    return E.Ones.make(*E.dims_of(rows, cols, "ones"))
 
 
 def zeros(rows: object, cols: object = 1) -> E.Expr:
     """The zero matrix."""
-    return E.Zero.make(*E.dims_of(rows, cols))
+    return E.Zero.make(*E.dims_of(rows, cols, "zeros"))
 
 
 def eye(n: object) -> E.Expr:
     """The n×n identity matrix I."""
-    (size, _) = E.dims_of(n, 1)
+    (size, _) = E.dims_of(n, 1, "eye")
     return E.Identity.make(size)
 
 
@@ -119,11 +119,11 @@ def maximum(a: object, b: object) -> E.Expr:
 def sum(x: object, axis: int | None = None) -> E.Expr:  # noqa: A001 - the API's name
     """Sum of all entries (axis None), column sums (axis 0) or row sums (axis 1)."""
     if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
-        raise ValueError(f"sum: axis must be None, 0 or 1, got {axis!r}")
+        raise ShapeError(f"sum: axis must be None, 0 or 1, got {axis!r}")
     if axis is not None and axis < 0:
         axis += 2
     if axis not in (None, 0, 1):
-        raise ValueError(f"sum: axis must be None, 0 or 1, got {axis!r}")
+        raise ShapeError(f"sum: axis must be None, 0 or 1, got {axis!r}")
     return E.Sum.make(E.as_expr(x, "sum"), axis)
 
 

@@ -22,6 +22,14 @@ class ShapeError(MatcalcError, ValueError):
     """Operands whose shapes do not fit the operation; the message names both."""
 
 
+class DeclarationError(MatcalcError, ValueError):
+    """A variable or dimension declared with a name that is not an identifier."""
+
+
+class OperandError(MatcalcError, TypeError):
+    """An operand that is neither a number nor a matcalc expression."""
+
+
 class DerivativeError(MatcalcError, ValueError):
     """A derivative that was asked for in a form the API does not define."""
 
@@ -33,13 +41,13 @@ class EvaluationError(MatcalcError, ValueError):
 def dims(names: str) -> sympy.Symbol | tuple[sympy.Symbol, ...]:
     """Symbolic dimensions: ``n, m = dims("n m")``; one name gives one symbol."""
     if not isinstance(names, str):
-        raise TypeError(f"dims: expected a string of names, got {type(names).__name__}")
+        raise DeclarationError(f"dims: expected a string of names, got {type(names).__name__}")
     parts = names.replace(",", " ").split()
     if not parts:
-        raise ValueError("dims: no dimension names given")
+        raise DeclarationError("dims: no dimension names given")
     for part in parts:
         if not part.isidentifier():
-            raise ValueError(f"dims: {part!r} is not a valid dimension name")
+            raise DeclarationError(f"dims: {part!r} is not a valid dimension name")
     symbols = tuple(sympy.Symbol(p, integer=True, positive=True) for p in parts)
     return symbols[0] if len(symbols) == 1 else symbols
 

@@ -20,6 +20,7 @@ from .dims import (
     SCALAR_SHAPE,
     Dim,
     Shape,
+    OperandError,
     ShapeError,
     as_dim,
     broadcast_shapes,
@@ -105,34 +106,34 @@ class Expr:
 
     # -- operator sugar (builds raw, unsimplified nodes) ---------------------
     def __add__(self, other: object) -> Expr:
-        return Add.make(self, as_expr(other))
+        return Add.make(self, as_expr(other, "add"))
 
     def __radd__(self, other: object) -> Expr:
-        return Add.make(as_expr(other), self)
+        return Add.make(as_expr(other, "add"), self)
 
     def __sub__(self, other: object) -> Expr:
-        return Sub.make(self, as_expr(other))
+        return Sub.make(self, as_expr(other, "subtract"))
 
     def __rsub__(self, other: object) -> Expr:
-        return Sub.make(as_expr(other), self)
+        return Sub.make(as_expr(other, "subtract"), self)
 
     def __mul__(self, other: object) -> Expr:
-        return Mul.make(self, as_expr(other))
+        return Mul.make(self, as_expr(other, "multiply"))
 
     def __rmul__(self, other: object) -> Expr:
-        return Mul.make(as_expr(other), self)
+        return Mul.make(as_expr(other, "multiply"), self)
 
     def __truediv__(self, other: object) -> Expr:
-        return Div.make(self, as_expr(other))
+        return Div.make(self, as_expr(other, "divide"))
 
     def __rtruediv__(self, other: object) -> Expr:
-        return Div.make(as_expr(other), self)
+        return Div.make(as_expr(other, "divide"), self)
 
     def __pow__(self, other: object) -> Expr:
-        return Pow.make(self, as_expr(other))
+        return Pow.make(self, as_expr(other, "power"))
 
     def __rpow__(self, other: object) -> Expr:
-        return Pow.make(as_expr(other), self)
+        return Pow.make(as_expr(other, "power"), self)
 
     def __matmul__(self, other: object) -> Expr:
         return matmul(self, as_expr(other, "matmul"))
@@ -529,14 +530,14 @@ def as_expr(value: object, op: str = "expression") -> Expr:
     if isinstance(value, Expr):
         return value
     if isinstance(value, bool):
-        raise TypeError(f"{op}: {value!r} is not a number or matcalc expression")
+        raise OperandError(f"{op}: {value!r} is not a number or matcalc expression")
     if isinstance(value, int | float | sympy.Number):
         return Const.make(exact_number(value, op))
     if isinstance(value, sympy.Expr) and value.free_symbols and all(
         s.is_integer and s.is_positive for s in value.free_symbols
     ):
         return Const.make(value)  # a size such as n, for a mean: sum(x) / n
-    raise TypeError(
+    raise OperandError(
         f"{op}: {type(value).__name__} is not a number or matcalc expression "
         "(arrays enter through variables and mc.evaluate)"
     )
@@ -610,6 +611,5 @@ def depends_on(expr: Expr, target: Expr) -> bool:
     return any(n is target for n in postorder(expr))
 
 
-def dims_of(*shape: object) -> Shape:
-    rows, cols = shape
-    return (as_dim(rows, "shape"), as_dim(cols, "shape"))
+def dims_of(rows: object, cols: object, what: str = "shape") -> Shape:
+    return (as_dim(rows, what), as_dim(cols, what))

@@ -301,6 +301,8 @@ def constant_first(node: E.Expr) -> E.Expr | None:
     a, b = node.args
     if isinstance(b, E.Const) and not isinstance(a, E.Const):
         return mul(b, a)
+    if b.is_scalar and not a.is_scalar:  # scalar factors lead: z x, not x z
+        return mul(b, a)
     if isinstance(a, E.Const):
         if isinstance(b, E.Mul) and isinstance(b.a, E.Const):
             return mul(const(a.value * b.a.value), b.b)
@@ -357,6 +359,10 @@ def divide_by_constant(node: E.Expr) -> E.Expr | None:
         return mul(const(1 / b.value), a)
     if isinstance(b, E.Ones) and a.shape == node.shape:
         return a
+    if isinstance(a, E.Div):  # (p / q) / b = p / (q ⊙ b)
+        return div(a.a, mul(a.b, b))
+    if isinstance(a, E.Neg):
+        return neg(div(a.a, b))
     return None
 
 

@@ -99,13 +99,13 @@ def _(node: E.Add, args: list[Printed]) -> Printed:
     a, b = args
     if isinstance(node.b, E.Neg):
         return Printed(f"{a.text} − {args[1].text[1:]}", SUM)
-    return Printed(f"{a.text} + {paren(b, UNARY)}", SUM)
+    return Printed(f"{a.text} + {paren(b, PRODUCT)}", SUM)
 
 
 @show.register
 def _(node: E.Sub, args: list[Printed]) -> Printed:
     a, b = args
-    return Printed(f"{a.text} − {paren(b, UNARY)}", SUM)
+    return Printed(f"{a.text} − {paren(b, PRODUCT)}", SUM)
 
 
 @show.register

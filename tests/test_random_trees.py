@@ -1,0 +1,44 @@
+"""Property tests on random well-shaped expression trees (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import assert_close, check_gradients
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from random_trees import VARIABLES, m, n, tree_depth, trees
+
+import matcalc as mc
+
+
+def values_for(seed: int, sizes: tuple[int, int]) -> dict:
+    rng = np.random.default_rng(seed)
+    bound = {n: sizes[0], m: sizes[1]}
+    out = {}
+    for shape, (var,) in VARIABLES.items():
+        concrete = tuple(bound.get(d, d) for d in shape)
+        out[var.name] = rng.uniform(-1, 1, size=concrete)
+    return out
+
+
+SIZES = st.tuples(st.integers(1, 3), st.integers(1, 3))
+
+
+@given(trees(), st.integers(0, 2**31), SIZES)
+def test_gradient_of_random_tree_matches_finite_differences(f, seed, sizes) -> None:
+    assert tree_depth(f) >= 4
+    values = values_for(seed, sizes)
+    value = mc.evaluate(f, values)
+    if not np.isfinite(value) or abs(value) > 1e6:
+        return  # a tree whose value is out of floating-point range has no useful FD
+    check_gradients(f, values, wrt=sorted(mc.variables(f)), rtol=2e-5)
+
+
+@settings(max_examples=40)
+@given(trees(shape=(n, 1), depth=4), st.integers(0, 2**31), SIZES)
+def test_simplify_is_idempotent_and_keeps_the_value(f, seed, sizes) -> None:
+    once = mc.simplify(f)
+    assert mc.simplify(once) is once
+    assert once.shape == f.shape
+    values = values_for(seed, sizes)
+    assert_close(mc.evaluate(once, values), mc.evaluate(f, values), rtol=1e-9, what=str(f))
