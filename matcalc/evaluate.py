@@ -88,7 +88,12 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
             given[key] = value
         else:
             raise EvaluationError(f"evaluate: cannot use {key!r} as a variable name")
-    dim_names = {str(d): d for v in variables.values() for d in v.shape if isinstance(d, sympy.Symbol)}
+    dim_names = {
+        str(d): d
+        for node in E.postorder(expr)
+        for d in (*node.shape, *(node.value.free_symbols if isinstance(node, E.Const) else ()))
+        if isinstance(d, sympy.Symbol)
+    }
     for name in list(given):
         if name not in variables and name in dim_names:
             bindings[dim_names[name]] = int(given.pop(name))  # type: ignore[call-overload]
