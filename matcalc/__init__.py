@@ -45,10 +45,10 @@ from .dims import (
 )
 from .dims import format_shape as _format_shape
 from .engine import grad, hessian, jacobian
-from .evaluate import evaluate
+from .evaluator import evaluate
 from .expr import Expr, Variable, variables
 from .simplifier import simplify
-from .text import text
+from .text_printer import text
 
 
 def text_shape(expr: Expr) -> str:

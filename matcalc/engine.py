@@ -46,10 +46,16 @@ def gradients(
     """∂f/∂X for each X in wrt, shaped like X, from one reverse sweep."""
     order = E.postorder(f)
     needed = _dependents(order, wrt)
-    adjoint: dict[int, E.Expr] = {id(f): s.const(1)}
+    # Contributions to a node's gradient wait until all its parents are done
+    # (reverse topological order), then are summed once: ḡ = Σ over parents.
+    contributions: dict[int, list[E.Expr]] = {id(f): [s.const(1)]}
+    adjoint: dict[int, E.Expr] = {}
     for node in reversed(order):
-        g = adjoint.get(id(node))
-        if g is None or isinstance(node, E.Variable):
+        pending = contributions.pop(id(node), None)
+        if pending is None:
+            continue
+        g = adjoint[id(node)] = pending[0] if len(pending) == 1 else s.add_all(pending)
+        if isinstance(node, E.Variable):
             continue
         for index, child in enumerate(node.args):
             if id(child) not in needed:
@@ -60,8 +66,7 @@ def gradients(
             contribution = local.vjp(g)
             if recorder is not None:
                 recorder(node, index, local, g, contribution)
-            previous = adjoint.get(id(child))
-            adjoint[id(child)] = contribution if previous is None else s.add(previous, contribution)
+            contributions.setdefault(id(child), []).append(contribution)
     results = []
     for x in wrt:
         result = adjoint.get(id(x))

@@ -158,12 +158,12 @@ class Expr:
         )
 
     def __str__(self) -> str:
-        from .text import text
+        from .text_printer import text
 
         return text(self)
 
     def __repr__(self) -> str:
-        from .text import text
+        from .text_printer import text
 
         return f"<{type(self).__name__} {format_shape(self.shape)}: {text(self)}>"
 
@@ -179,7 +179,7 @@ def node(cls: type) -> type:
 
 def describe(expr: Expr, limit: int = 40) -> str:
     """A short text form of an operand for error messages."""
-    from .text import text
+    from .text_printer import text
 
     shown = text(expr)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
@@ -226,11 +226,9 @@ class Variable(Expr):
         return (self.nrows, self.ncols)
 
 
-def live_variable(name: str) -> Variable | None:
-    """The one variable of this name that exists now, if there is exactly one."""
-    found = list(_VARIABLES_BY_NAME.get(name, ()))
-    shapes = {v.shape for v in found}
-    return found[0] if len(shapes) == 1 else None
+def live_variables(name: str) -> list[Variable]:
+    """The variables of this name that exist now (any shapes)."""
+    return list(_VARIABLES_BY_NAME.get(name, ()))
 
 
 @node

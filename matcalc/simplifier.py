@@ -228,7 +228,17 @@ def _scaled(coef: sympy.Expr, term: E.Expr) -> E.Expr:
 
 
 def _negative(coef: sympy.Expr) -> bool:
+    if coef.is_Number:  # fast path: sympy's assumption system is slow on big rationals
+        return bool(coef < 0)
     return bool(coef.could_extract_minus_sign())
+
+
+def add_all(terms: list[E.Expr]) -> E.Expr:
+    """Σ terms, collected once (adding one at a time would be quadratic)."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = E.Add.make(total, term)
+    return simplify_node(total)
 
 
 @rewrite(E.Add, "collect like terms")

@@ -106,8 +106,16 @@ def check_gradients(f: Expr, values: Mapping[str, np.ndarray], wrt=None, rtol=1e
     """Every derived gradient of the scalar f equals central finite differences."""
     names = wrt or sorted(mc.variables(f))
     variables = mc.variables(f)
+    by_variable = {variables[k]: v for k, v in values.items() if k in variables}
     for name in names:
-        derived = mc.evaluate(mc.grad(f, variables[name]), values)
+        derived = mc.evaluate(mc.grad(f, variables[name]), by_variable)
         expected = numeric_gradient(f, name, values)
         derived = np.asarray(derived, dtype=float).reshape(expected.shape)
         assert_close(derived, expected, rtol=rtol, what=f"∂f/∂{name} of {f}")
+
+
+def keyed(expr: Expr, values: Mapping[str, object]) -> dict:
+    """values keyed by expr's variables, so a derivative that no longer mentions a
+    variable (the 𝟏 of ∂sum(X)/∂X) still gets its sizes unambiguously."""
+    variables = mc.variables(expr)
+    return {variables.get(k, k): v for k, v in values.items()}

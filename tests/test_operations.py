@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, check_gradients, numeric_jacobian, sample_values
+from helpers import assert_close, check_gradients, keyed, numeric_jacobian, sample_values
 from operation_specs import SPECS, Spec
 
 import matcalc as mc
@@ -42,7 +42,7 @@ def test_jacobian_matches_finite_differences(spec: Spec) -> None:
             J = mc.jacobian(spec.expr, variables[name])
             length = lambda e: e.shape[0] if e.shape[1] == 1 else e.shape[1]  # noqa: E731
             assert J.shape == (length(spec.expr), length(variables[name]))
-            derived = np.asarray(mc.evaluate(J, values), dtype=float)
+            derived = np.asarray(mc.evaluate(J, keyed(spec.expr, values)), dtype=float)
             expected = numeric_jacobian(spec.expr, name, values)
             assert_close(derived.reshape(expected.shape), expected, what=f"J {name} {spec.name}")
 

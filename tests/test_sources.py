@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, check_gradients, numeric_jacobian, spd, well_conditioned
+from helpers import assert_close, check_gradients, keyed, numeric_jacobian, spd, well_conditioned
 
 import matcalc as mc
 
@@ -30,7 +30,7 @@ def assert_jacobian(F, var, vals, expected_text=None):
     J = mc.jacobian(F, var)
     if expected_text is not None:
         assert str(J) == expected_text
-    derived = np.asarray(mc.evaluate(J, vals), dtype=float)
+    derived = np.asarray(mc.evaluate(J, keyed(F, vals)), dtype=float)
     expected = numeric_jacobian(F, var.name, vals)
     assert_close(derived.reshape(expected.shape), expected, what=str(F))
 
@@ -156,8 +156,8 @@ def test_matrix_cookbook_first_derivatives(name, f, var, rhs, samplers) -> None:
     for vname, v in mc.variables(f).items():
         shape = tuple(sizes.get(d, d) for d in v.shape)
         vals[vname] = samplers.get(vname, lambda g, s: g.normal(size=s))(rng, shape)
-    derived = mc.evaluate(mc.grad(f, var), vals)
-    expected = mc.evaluate(rhs, vals)
+    derived = mc.evaluate(mc.grad(f, var), keyed(f, vals))
+    expected = mc.evaluate(rhs, keyed(f, vals))
     assert_close(derived, expected, rtol=1e-9, what=name)
     check_gradients(f, vals, wrt=[var.name])
 

@@ -14,7 +14,7 @@ import numpy as np
 import sympy
 
 from . import expr as E
-from .dims import EvaluationError, ShapeError, format_shape
+from .dims import EvaluationError, MatcalcError, ShapeError, format_shape
 from .functions import FUNCTIONS
 
 Bindings = dict[sympy.Symbol, int]
@@ -78,10 +78,12 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
     """Check values against expr's variables: arrays by name and the dimension bindings."""
     variables = E.variables(expr)
     given: dict[str, object] = {}
+    declared: dict[str, E.Variable] = {}
     bindings: Bindings = {}
     for key, value in values.items():
         if isinstance(key, E.Variable):
             given[key.name] = value
+            declared[key.name] = key
         elif isinstance(key, sympy.Symbol):
             bindings[key] = int(value)
         elif isinstance(key, str):
@@ -101,21 +103,60 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
     if missing:
         raise EvaluationError(f"evaluate: no value given for {', '.join(missing)}")
     arrays = {name: _fit(var, given[name]) for name, var in variables.items()}
-    # Values of variables that expr no longer mentions (the x of a gradient that
-    # does not depend on x) still fix the sizes of their dimensions.
-    extra = {name: E.live_variable(name) for name in given if name not in variables}
-    known = {name: var for name, var in extra.items() if var is not None}
-    if known:
-        bind_dims(known, {name: _fit(var, given[name]) for name, var in known.items()}, bindings)
     bind_dims(variables, arrays, bindings)
+    unbound = set(dim_names.values()) - set(bindings)
+    if unbound:
+        _bind_from_other_variables(unbound, given, declared, variables, bindings)
     return arrays, bindings
+
+
+def _bind_from_other_variables(
+    unbound: set[sympy.Symbol],
+    given: Mapping[str, object],
+    declared: Mapping[str, E.Variable],
+    skip: Mapping[str, E.Variable],
+    bindings: Bindings,
+) -> None:
+    """Sizes from values of variables that expr does not mention.
+
+    The gradient of sum(X) w.r.t. X is 𝟏, which mentions no variable; the value
+    given for X still fixes the sizes: through X itself where values are keyed
+    by variables, else through the variables now named X, if they agree.
+    """
+    found: dict[sympy.Symbol, tuple[int, str]] = {}
+    for name, value in given.items():
+        if name in skip:
+            continue
+        readings: list[Bindings] = []
+        for var in [declared[name]] if name in declared else E.live_variables(name):
+            if np.ndim(value) == 0 and not var.is_scalar:
+                continue  # a single number says nothing about a vector's length
+            try:
+                readings.append(bind_dims({name: var}, {name: _fit(var, value)}, {}))
+            except MatcalcError:
+                continue  # a variable of the same name but another shape
+        for dim in unbound:
+            sizes = {reading.get(dim) for reading in readings}
+            if len(sizes) != 1 or None in sizes:
+                continue  # the variables of this name disagree: this value cannot tell
+            (size,) = sizes
+            if dim in found and found[dim][0] != size:
+                raise ShapeError(
+                    f"evaluate: dimension {dim} is {found[dim][0]} from {found[dim][1]} but "
+                    f"{size} from {name}"
+                )
+            found[dim] = (size, name)
+    bindings.update({dim: size for dim, (size, _) in found.items()})
 
 
 def size_of(dim: object, bindings: Bindings) -> int:
     if isinstance(dim, int):
         return dim
     if dim not in bindings:
-        raise EvaluationError(f"evaluate: the size of dimension {dim} is not known; pass it")
+        raise EvaluationError(
+            f"evaluate: the size of dimension {dim} is not known; pass it ({{'{dim}': 3}}) "
+            "or key the values by variable ({x: array}) rather than by name"
+        )
     return bindings[dim]  # type: ignore[index]
 
 
@@ -127,14 +168,33 @@ def evaluate(expr: E.Expr, values: Mapping[Any, object] | None = None) -> float 
     return float(result[0, 0]) if expr.is_scalar else result
 
 
+class Diagonal:
+    """diag(v) kept as its vector v: a product diag(v) M is v ⊙ M, never dense."""
+
+    __slots__ = ("vector",)
+
+    def __init__(self, vector: np.ndarray) -> None:
+        self.vector = vector
+
+    def dense(self) -> np.ndarray:
+        return np.diagflat(self.vector)
+
+
+def _dense(value: np.ndarray | Diagonal) -> np.ndarray:
+    return value.dense() if isinstance(value, Diagonal) else value
+
+
 def evaluate_arrays(expr: E.Expr, arrays: Mapping[str, np.ndarray], bindings: Bindings) -> np.ndarray:
-    done: dict[int, np.ndarray] = {}
+    done: dict[int, np.ndarray | Diagonal] = {}
     context = (arrays, bindings)
     for item in E.postorder(expr):
         args = [done[id(a)] for a in item.args]
+        if not isinstance(item, E.MatMul):
+            args = [_dense(a) for a in args]
         with np.errstate(all="ignore"):
-            done[id(item)] = np.asarray(numeric(item, args, context), dtype=float)
-    return done[id(expr)]
+            value = numeric(item, args, context)
+        done[id(item)] = value if isinstance(value, Diagonal) else np.asarray(value, dtype=float)
+    return _dense(done[id(expr)])
 
 
 Context = tuple[Mapping[str, np.ndarray], Bindings]
@@ -221,10 +281,12 @@ def _(node: E.Apply, args: list[np.ndarray], context: Context) -> np.ndarray:
 def _(node: E.MatMul, args: list[np.ndarray], context: Context) -> np.ndarray:
     a, b = args
     # diag(v) M is v ⊙ M: never form the dense diagonal matrix.
-    if isinstance(node.a, E.Diag):
-        return a.diagonal().reshape(-1, 1) * b
-    if isinstance(node.b, E.Diag):
-        return a * b.diagonal().reshape(1, -1)
+    if isinstance(a, Diagonal) and isinstance(b, Diagonal):
+        return Diagonal(a.vector * b.vector)
+    if isinstance(a, Diagonal):
+        return a.vector * b
+    if isinstance(b, Diagonal):
+        return a * b.vector.T
     if a.shape[1] != b.shape[0]:
         raise ShapeError(f"matmul: values of shape {a.shape} and {b.shape} do not fit")
     return a @ b
@@ -279,8 +341,8 @@ def _(node: E.Inv, args: list[np.ndarray], context: Context) -> np.ndarray:
 
 
 @numeric.register
-def _(node: E.Diag, args: list[np.ndarray], context: Context) -> np.ndarray:
-    return np.diagflat(args[0])
+def _(node: E.Diag, args: list[np.ndarray], context: Context) -> Diagonal:
+    return Diagonal(args[0])
 
 
 @numeric.register
