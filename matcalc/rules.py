@@ -120,12 +120,14 @@ def jacobian_of_power(node: E.Expr, i: int) -> LinearMap | None:
 
 @rule(E.Maximum)
 def jacobian_of_maximum(node: E.Expr, i: int) -> LinearMap | None:
-    """∂max(a, b)/∂a = diag(step(a − b)), ∂max(a, b)/∂b = diag(step(b − a)).
+    """∂max(a, b)/∂a = diag(1 − step(b − a)), ∂max(a, b)/∂b = diag(step(b − a)).
 
-    At a tie both are 0, the convention that makes relu′(0) = 0.
+    At a tie the whole derivative goes to a, so max(x, x) = x has derivative 1
+    and max(0, z) = relu(z) has relu′(0) = 0.
     """
     a, b = node.args
-    v = s.apply("step", s.sub(a, b) if i == 0 else s.sub(b, a))
+    b_wins = s.apply("step", s.sub(b, a))
+    v = s.sub(s.const(1), b_wins) if i == 0 else b_wins
     return _scaling(node, node.args[i], v, "elementwise binary operation")
 
 

@@ -12,4 +12,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     derandomize=True,
 )
-settings.load_profile("ci")
+# A long randomized hunt, outside CI: HYPOTHESIS_PROFILE=stress make test
+settings.register_profile(
+    "stress",
+    max_examples=1500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

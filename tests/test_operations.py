@@ -53,3 +53,12 @@ def test_every_node_type_is_exercised_by_the_table() -> None:
     seen = {type(item) for spec in SPECS for item in postorder(spec.expr)}
     missing = {t.__name__ for t in NODE_TYPES} - {t.__name__ for t in seen}
     assert not missing, f"no spec uses {missing}"
+
+
+def test_maximum_at_a_tie_keeps_the_whole_derivative() -> None:
+    """max(x, x) = x: the tie must not drop the derivative (found by hypothesis)."""
+    x = mc.vector("x", 3)
+    g = mc.grad(mc.sum(mc.maximum(x, x)), x)
+    assert mc.evaluate(g, {"x": [0.5, -1.0, 0.0]}).ravel().tolist() == [1.0, 1.0, 1.0]
+    relu_like = mc.grad(mc.sum(mc.maximum(0, x)), x)
+    assert mc.evaluate(relu_like, {"x": [0.5, -1.0, 0.0]}).ravel().tolist() == [1.0, 0.0, 0.0]
