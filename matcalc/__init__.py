@@ -57,7 +57,8 @@ def text_shape(expr: Expr) -> str:
 
 
 __all__ = [
-    "DeclarationError", "DerivativeError", "EvaluationError", "Expr", "MatcalcError", "OperandError", "ShapeError", "Variable",
+    "DeclarationError", "DerivativeError", "EvaluationError", "Expr", "MatcalcError",
+    "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "log", "logdet", "logsumexp", "matrix", "maximum", "norm", "ones",
     "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",

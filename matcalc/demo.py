@@ -40,7 +40,12 @@ def neuron() -> tuple[mc.Expr, list[mc.Variable], dict]:
     activation = mc.maximum(0, X.T @ w + b)
     cost = mc.sum((y - activation) ** 2) / N
     rng = np.random.default_rng(0)
-    values = {"w": rng.normal(size=3), "X": rng.normal(size=(3, 5)), "b": 0.1, "y": rng.normal(size=5)}
+    values = {
+        "w": rng.normal(size=3),
+        "X": rng.normal(size=(3, 5)),
+        "b": 0.1,
+        "y": rng.normal(size=5),
+    }
     return cost, [w, b], values
 
 

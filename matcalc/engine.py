@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from . import expr as E
 from . import simplifier as s
 from .dims import DerivativeError, format_shape, vector_length
-from .jacobian import LinearMap, NotVectorial
+from .jacobian import LinearMap, NotVectorialError
 from .rules import RULES
 
 Recorder = Callable[[E.Expr, int, LinearMap, E.Expr, E.Expr], None]
@@ -139,7 +139,7 @@ def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.
                     term = local.jvp(jac[id(child)])
                 else:
                     term = s.matmul(local.matrix(), jac[id(child)])
-            except NotVectorial:
+            except NotVectorialError:
                 raise DerivativeError(
                     f"jacobian: {E.describe(node)} is a {format_shape(node.shape)} matrix that "
                     f"depends on {x.name}; its Jacobian would be a 3-index tensor. Write F "

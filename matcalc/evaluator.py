@@ -184,7 +184,9 @@ def _dense(value: np.ndarray | Diagonal) -> np.ndarray:
     return value.dense() if isinstance(value, Diagonal) else value
 
 
-def evaluate_arrays(expr: E.Expr, arrays: Mapping[str, np.ndarray], bindings: Bindings) -> np.ndarray:
+def evaluate_arrays(
+    expr: E.Expr, arrays: Mapping[str, np.ndarray], bindings: Bindings
+) -> np.ndarray:
     done: dict[int, np.ndarray | Diagonal] = {}
     context = (arrays, bindings)
     for item in E.postorder(expr):

@@ -19,8 +19,8 @@ import sympy
 from .dims import (
     SCALAR_SHAPE,
     Dim,
-    Shape,
     OperandError,
+    Shape,
     ShapeError,
     as_dim,
     broadcast_shapes,
@@ -194,7 +194,9 @@ def _mismatch(op: str, a: Expr, b: Expr, extra: str = "") -> ShapeError:
 
 def _need_square(op: str, a: Expr) -> None:
     if a.rows != a.cols:
-        raise ShapeError(f"{op}: needs a square matrix but {describe(a)} is {format_shape(a.shape)}")
+        raise ShapeError(
+            f"{op}: needs a square matrix but {describe(a)} is {format_shape(a.shape)}"
+        )
 
 
 def _need_vector(op: str, a: Expr) -> None:
@@ -531,8 +533,10 @@ def as_expr(value: object, op: str = "expression") -> Expr:
         raise OperandError(f"{op}: {value!r} is not a number or matcalc expression")
     if isinstance(value, int | float | sympy.Number):
         return Const.make(exact_number(value, op))
-    if isinstance(value, sympy.Expr) and value.free_symbols and all(
-        s.is_integer and s.is_positive for s in value.free_symbols
+    if (
+        isinstance(value, sympy.Expr)
+        and value.free_symbols
+        and all(s.is_integer and s.is_positive for s in value.free_symbols)
     ):
         return Const.make(value)  # a size such as n, for a mean: sum(x) / n
     raise OperandError(

@@ -25,14 +25,14 @@ from . import simplifier as s
 from .dims import DerivativeError, Shape, format_shape, vector_length
 
 
-class NotVectorial(DerivativeError):
+class NotVectorialError(DerivativeError):
     """The Jacobian between these shapes is a 3- or 4-index tensor."""
 
 
 def _length(shape: Shape) -> object:
     length = vector_length(shape)
     if length is None:
-        raise NotVectorial(f"a {format_shape(shape)} matrix is not a vector")
+        raise NotVectorialError(f"a {format_shape(shape)} matrix is not a vector")
     return length
 
 
@@ -150,7 +150,7 @@ class Broadcast(LinearMap):
 
     def matrix(self) -> E.Expr:
         if vector_length(self.in_shape) != 1:
-            raise NotVectorial("broadcasting a vector across a matrix")
+            raise NotVectorialError("broadcasting a vector across a matrix")
         return s.ones(_length(self.out_shape), 1)
 
 
@@ -189,7 +189,7 @@ class SumAxis(LinearMap):
             return s.identity(length)
         if self.out_shape == (1, 1):
             return s.ones(1, length)
-        raise NotVectorial("summing a matrix along one axis")
+        raise NotVectorialError("summing a matrix along one axis")
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ class LeftProduct(LinearMap):
 
     def matrix(self) -> E.Expr:
         if self.in_shape[1] != 1:
-            raise NotVectorial("a matrix times a matrix variable")
+            raise NotVectorialError("a matrix times a matrix variable")
         return self.a
 
 
@@ -227,7 +227,7 @@ class RightProduct(LinearMap):
             return s.transpose(self.b)
         if self.b.is_scalar:
             return s.mul(self.b, s.identity(_length(self.in_shape)))
-        raise NotVectorial("a matrix variable times a matrix")
+        raise NotVectorialError("a matrix variable times a matrix")
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ class Sandwich(LinearMap):
     def matrix(self) -> E.Expr:
         if self.b.is_scalar:
             return s.neg(s.power(self.b, s.const(2)))
-        raise NotVectorial("the inverse of a matrix")
+        raise NotVectorialError("the inverse of a matrix")
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ class DiagonalEmbedding(LinearMap):
 
     def matrix(self) -> E.Expr:
         if self.out_shape != (1, 1):
-            raise NotVectorial("diag of a vector is a matrix")
+            raise NotVectorialError("diag of a vector is a matrix")
         return s.const(1)
 
 
@@ -309,7 +309,7 @@ class DiagonalExtraction(LinearMap):
 
     def matrix(self) -> E.Expr:
         if self.in_shape != (1, 1):
-            raise NotVectorial("the diagonal of a matrix")
+            raise NotVectorialError("the diagonal of a matrix")
         return s.const(1)
 
 
@@ -330,7 +330,7 @@ class SoftmaxMap(LinearMap):
     def matrix(self) -> E.Expr:
         _length(self.in_shape)
         if not self.in_shape[1] == 1:
-            raise NotVectorial("softmax of a row")
+            raise NotVectorialError("softmax of a row")
         soft = self.s_value
         return s.sub(s.diag(soft), s.matmul(soft, s.transpose(soft)))
 
@@ -349,5 +349,5 @@ class ColumnGradient(LinearMap):
 
     def matrix(self) -> E.Expr:
         if self.in_shape[1] != 1:
-            raise NotVectorial("a column-wise reduction of a matrix")
+            raise NotVectorialError("a column-wise reduction of a matrix")
         return s.transpose(self.gradient)

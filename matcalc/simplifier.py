@@ -69,7 +69,11 @@ def simplify(expr: E.Expr) -> E.Expr:
     for item in E.postorder(expr):
         args = item.args
         new_args = tuple(done[id(a)] for a in args)
-        rebuilt = item if all(n is o for n, o in zip(new_args, args)) else item.with_args(*new_args)
+        rebuilt = (
+            item
+            if all(n is o for n, o in zip(new_args, args, strict=True))
+            else item.with_args(*new_args)
+        )
         done[id(item)] = simplify_node(rebuilt)
     return done[id(expr)]
 
@@ -249,8 +253,10 @@ def collect_like_terms(node: E.Expr) -> E.Expr | None:
         return zero(node.shape)
     terms.sort(key=lambda ct: _negative(ct[0]))  # stable: positive terms lead
     first_coef, first_term = terms[0]
-    result = _scaled(first_coef, first_term) if not _negative(first_coef) else neg(
-        _scaled(-first_coef, first_term)
+    result = (
+        _scaled(first_coef, first_term)
+        if not _negative(first_coef)
+        else neg(_scaled(-first_coef, first_term))
     )
     for coef, term in terms[1:]:
         if _negative(coef):

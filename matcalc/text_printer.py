@@ -158,7 +158,9 @@ def _(node: E.Apply, args: list[Printed]) -> Printed:
 @show.register
 def _(node: E.MatMul, args: list[Printed]) -> Printed:
     a, b = args
-    return Printed(f"{product_operand(a, 'matmul')} {product_operand(b, 'matmul')}", PRODUCT, "matmul")
+    return Printed(
+        f"{product_operand(a, 'matmul')} {product_operand(b, 'matmul')}", PRODUCT, "matmul"
+    )
 
 
 @show.register

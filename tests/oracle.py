@@ -121,6 +121,9 @@ def oracle_gradient(f: E.Expr, name: str, sizes: Mapping, values: Mapping) -> li
         for j in range(symbols[v].cols)
     }
     return [
-        [float(sympy.diff(scalar, target[i, j]).evalf(subs=substitution)) for j in range(target.cols)]
+        [
+            float(sympy.diff(scalar, target[i, j]).evalf(subs=substitution))
+            for j in range(target.cols)
+        ]
         for i in range(target.rows)
     ]

@@ -57,7 +57,11 @@ def trees(draw, shape=(1, 1), depth: int = 4) -> mc.Expr:
         options += ["outer", "broadcast"]
     kind = draw(st.sampled_from(options))
     if kind == "unary":
-        fn = draw(st.sampled_from(["exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "neg"]))
+        fn = draw(
+            st.sampled_from(
+                ["exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "neg"]
+            )
+        )
         a = sub(shape)
         if fn == "neg":
             return -a
@@ -82,7 +86,15 @@ def trees(draw, shape=(1, 1), depth: int = 4) -> mc.Expr:
         return mc.maximum(a, b)
     if kind == "scalar":
         s = sub((1, 1))
-        return draw(st.sampled_from([lambda: sub(shape) * s, lambda: s + sub(shape), lambda: sub(shape) / _safe_positive(s)]))()
+        return draw(
+            st.sampled_from(
+                [
+                    lambda: sub(shape) * s,
+                    lambda: s + sub(shape),
+                    lambda: sub(shape) / _safe_positive(s),
+                ]
+            )
+        )()
     if kind == "broadcast":  # a column or row stretched across a matrix
         if cols == 1:
             return sub(shape) + sub((rows, 1))

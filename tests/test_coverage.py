@@ -18,7 +18,9 @@ def test_node_type_is_complete(node_type: type[Expr]) -> None:
     assert text_printer.show.dispatch(node_type) is not text_printer.show.dispatch(Expr)
     if node_type.__name__ not in ("Variable", "Const", "Ones", "Zero", "Identity"):
         rule = RULES[node_type]
-        assert rule.__doc__ and ("∂" in rule.__doc__ or "d" in rule.__doc__), "rule states its identity"
+        assert rule.__doc__ and ("∂" in rule.__doc__ or "d" in rule.__doc__), (
+            "rule states its identity"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

@@ -65,10 +65,16 @@ def test_operands_that_are_not_expressions() -> None:
     "call,message",
     [
         (lambda: mc.grad(W @ x, x), "grad: f must be a scalar but W x is (m, 1)"),
-        (lambda: mc.grad(mc.sum(x), x + 1), "grad: can only differentiate with respect to a variable"),
+        (
+            lambda: mc.grad(mc.sum(x), x + 1),
+            "grad: can only differentiate with respect to a variable",
+        ),
         (lambda: mc.grad(mc.sum(x), "x"), "not 'x'"),
         (lambda: mc.jacobian(W, x), "jacobian: F must be a scalar or a vector but W is (m, n)"),
-        (lambda: mc.jacobian(mc.sum(W), W), "jacobian: x must be a scalar or a vector but W is (m, n)"),
+        (
+            lambda: mc.jacobian(mc.sum(W), W),
+            "jacobian: x must be a scalar or a vector but W is (m, n)",
+        ),
         (lambda: mc.jacobian(mc.sum(x), 2 * x), "jacobian: can only differentiate"),
         (lambda: mc.hessian(W @ x, x), "hessian: f must be a scalar"),
         (lambda: mc.hessian(mc.sum(W), W), "hessian: x must be a column vector but W is (m, n)"),
@@ -85,11 +91,23 @@ def test_derivative_misuse(call, message) -> None:
     "values,error,message",
     [
         ({"W": np.ones((2, 3))}, mc.EvaluationError, "no value given for x"),
-        ({"W": np.ones((2, 3)), "x": np.ones(4)}, mc.ShapeError, "dimension n is 3 from W but 4 from x"),
-        ({"W": np.ones((2, 3)), "x": np.ones((3, 2))}, mc.ShapeError, "x is (n, 1) but its value has shape (3, 2)"),
+        (
+            {"W": np.ones((2, 3)), "x": np.ones(4)},
+            mc.ShapeError,
+            "dimension n is 3 from W but 4 from x",
+        ),
+        (
+            {"W": np.ones((2, 3)), "x": np.ones((3, 2))},
+            mc.ShapeError,
+            "x is (n, 1) but its value has shape (3, 2)",
+        ),
         ({"W": np.ones((2, 3, 1)), "x": np.ones(3)}, mc.EvaluationError, "value of W has 3 axes"),
         ({"W": "abc", "x": np.ones(3)}, mc.EvaluationError, "value of W is not numeric"),
-        ({"W": np.ones(6), "x": np.ones(3)}, mc.ShapeError, "W is (m, n) but its value has shape (6,)"),
+        (
+            {"W": np.ones(6), "x": np.ones(3)},
+            mc.ShapeError,
+            "W is (m, n) but its value has shape (6,)",
+        ),
     ],
 )
 def test_evaluate_rejects_bad_values(values, error, message) -> None:

@@ -52,9 +52,13 @@ def test_stable_functions_at_plus_minus_1000(expr) -> None:
 
 def test_stable_values_are_right() -> None:
     sig = mc.evaluate(mc.sigmoid(t), {"t": EXTREME}).ravel()
-    np.testing.assert_allclose(sig, [0, 1 / (1 + np.exp(30)), 0.5, 1 / (1 + np.exp(-30)), 1], rtol=1e-12)
+    np.testing.assert_allclose(
+        sig, [0, 1 / (1 + np.exp(30)), 0.5, 1 / (1 + np.exp(-30)), 1], rtol=1e-12
+    )
     softplus = mc.evaluate(mc.log(1 + mc.exp(t)), {"t": EXTREME}).ravel()
-    np.testing.assert_allclose(softplus, [0, np.log1p(np.exp(-30)), np.log(2), 30 + np.log1p(np.exp(-30)), 1000])
+    np.testing.assert_allclose(
+        softplus, [0, np.log1p(np.exp(-30)), np.log(2), 30 + np.log1p(np.exp(-30)), 1000]
+    )
     assert mc.evaluate(mc.logsumexp(t), {"t": EXTREME}) == pytest.approx(1000.0)
     soft = mc.evaluate(mc.softmax(t), {"t": EXTREME}).ravel()
     np.testing.assert_allclose(soft, [0, 0, 0, 0, 1], atol=1e-300)

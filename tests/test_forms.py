@@ -34,7 +34,9 @@ def test_weight_gradient_is_delta_times_x_transposed() -> None:
 def test_no_dense_structure_in_results() -> None:
     for result in mc.grad(C, [W, b, x]):
         for node in nodes(result):
-            assert not (isinstance(node, E.MatMul) and isinstance(node.a, E.Diag) and node.b.is_column)
+            assert not (
+                isinstance(node, E.MatMul) and isinstance(node.a, E.Diag) and node.b.is_column
+            )
             assert not isinstance(node, E.Diag)
 
 
@@ -81,7 +83,12 @@ def test_hessian_of_logistic_loss() -> None:
 
 def test_hessians_against_finite_differences_of_the_gradient() -> None:
     rng = np.random.default_rng(8)
-    for f in [mc.norm(x), mc.sum(mc.tanh(A @ x)), mc.logsumexp(A @ x), mc.sum(mc.exp(x)) * mc.dot(x, x)]:
+    for f in [
+        mc.norm(x),
+        mc.sum(mc.tanh(A @ x)),
+        mc.logsumexp(A @ x),
+        mc.sum(mc.exp(x)) * mc.dot(x, x),
+    ]:
         vals = {"x": rng.normal(size=3), "A": rng.normal(size=(3, 3))}
         H = mc.hessian(f, x)
         assert H.shape == (n, n)
@@ -97,7 +104,12 @@ def test_gradient_shapes_follow_the_variable() -> None:
     for var in (X, row, x, c):
         assert mc.grad(f, var).shape == var.shape
     rng = np.random.default_rng(4)
-    vals = {"X": rng.normal(size=(3, 2)), "r": rng.normal(size=(1, 2)), "x": rng.normal(size=3), "c": 0.7}
+    vals = {
+        "X": rng.normal(size=(3, 2)),
+        "r": rng.normal(size=(1, 2)),
+        "x": rng.normal(size=3),
+        "c": 0.7,
+    }
     check_gradients(f, vals)
 
 

@@ -27,6 +27,10 @@ def test_gradient_matches_sympy_elementwise_expansion(spec: Spec) -> None:
         for name, var in variables.items()
     }
     for name in sorted(mc.variables(spec.expr)):
-        derived = np.asarray(mc.evaluate(mc.grad(f, variables[name]), keyed(f, values)), dtype=float)
+        derived = np.asarray(
+            mc.evaluate(mc.grad(f, variables[name]), keyed(f, values)), dtype=float
+        )
         expected = np.array(oracle_gradient(f, name, sizes, values))
-        assert_close(derived.reshape(expected.shape), expected, rtol=1e-8, what=f"{spec.name} {name}")
+        assert_close(
+            derived.reshape(expected.shape), expected, rtol=1e-8, what=f"{spec.name} {name}"
+        )

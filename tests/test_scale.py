@@ -44,7 +44,11 @@ def test_matrix_gradient_at_2000_by_2000() -> None:
     f = mc.sum(mc.sigmoid(W @ x + b) ** 2) / 2 + mc.sum(W * W) / 10
     size = 2000
     rng = np.random.default_rng(1)
-    values = {"W": rng.normal(size=(size, size)) / 50, "x": rng.normal(size=size), "b": rng.normal(size=size)}
+    values = {
+        "W": rng.normal(size=(size, size)) / 50,
+        "x": rng.normal(size=size),
+        "b": rng.normal(size=size),
+    }
     g = mc.grad(f, W)
     result = {}
     peak = peak_bytes(lambda: result.setdefault("g", mc.evaluate(g, values)))

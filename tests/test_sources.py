@@ -48,7 +48,9 @@ PH_ELEMENTWISE = [
 ]
 
 
-@pytest.mark.parametrize("label,F,var,expected", PH_ELEMENTWISE, ids=[f"{e[0]} wrt {e[2].name}" for e in PH_ELEMENTWISE])
+@pytest.mark.parametrize(
+    "label,F,var,expected", PH_ELEMENTWISE, ids=[f"{e[0]} wrt {e[2].name}" for e in PH_ELEMENTWISE]
+)
 def test_parr_howard_elementwise_binary_operations(label, F, var, expected) -> None:
     vals = {"w": rng.normal(size=3), "x": rng.uniform(0.5, 2, size=3)}
     assert_jacobian(F, var, vals, expected)
@@ -58,8 +60,14 @@ def test_parr_howard_elementwise_binary_operations(label, F, var, expected) -> N
 @pytest.mark.parametrize(
     "F,var,expected",
     [
-        (x + z, x, "I"), (x + z, z, "𝟏"), (x - z, z, "−𝟏"), (z - x, x, "−I"),
-        (x * z, x, "z I"), (x * z, z, "x"), (x / z, x, "(1 / z) I"), (x / z, z, "−x / z²"),
+        (x + z, x, "I"),
+        (x + z, z, "𝟏"),
+        (x - z, z, "−𝟏"),
+        (z - x, x, "−I"),
+        (x * z, x, "z I"),
+        (x * z, z, "x"),
+        (x / z, x, "(1 / z) I"),
+        (x / z, z, "−x / z²"),
     ],  # fmt: skip
     ids=["x+z dx", "x+z dz", "x-z dz", "z-x dx", "xz dx", "xz dz", "x/z dx", "x/z dz"],
 )
@@ -98,7 +106,12 @@ def test_parr_howard_neuron_loss() -> None:
     y = mc.vector("y", N)
     b = mc.scalar("b")
     loss = mc.sum((y - mc.maximum(0, X.T @ w + b)) ** 2) / N
-    vals = {"w": rng.normal(size=3), "X": rng.normal(size=(3, 6)), "y": rng.normal(size=6), "b": 0.1}
+    vals = {
+        "w": rng.normal(size=3),
+        "X": rng.normal(size=(3, 6)),
+        "y": rng.normal(size=6),
+        "b": 0.1,
+    }
     # PH: ∂C/∂w = (2/N) Σᵢ (w·xᵢ + b − yᵢ) xᵢ over the examples with w·xᵢ + b > 0.
     zs = vals["X"].T @ vals["w"] + 0.1
     active = zs > 0
