@@ -444,7 +444,7 @@ def matmul_scalar(node: E.Expr) -> E.Expr | None:
     if a.is_scalar or b.is_scalar:
         return mul(a, b) if a.is_scalar else mul(b, a)
     for factor, rest, left in ((a, b, True), (b, a, False)):
-        if isinstance(factor, E.Mul) and isinstance(factor.a, E.Const):
+        if isinstance(factor, E.Mul) and factor.a.is_scalar and not factor.b.is_scalar:
             inner = matmul(factor.b, rest) if left else matmul(rest, factor.b)
             return mul(factor.a, inner)
         if isinstance(factor, E.Neg):
