@@ -179,18 +179,23 @@ def _(node: E.Sum, args: list[Printed]) -> Printed:
     return Printed(f"sum({a.text}, axis={node.axis})", ATOM)
 
 
-def _call(name: str, args: list[Printed]) -> Printed:
-    return Printed(f"{name}({', '.join(a.text for a in args)})", ATOM)
+# Nodes printed as a function call: name(argument).
+CALL_NAMES: dict[type[E.Expr], str] = {
+    E.Trace: "tr",
+    E.Det: "det",
+    E.Diag: "diag",
+    E.DiagPart: "diagpart",
+    E.Softmax: "softmax",
+    E.LogSumExp: "logsumexp",
+}
 
 
-@show.register
-def _(node: E.Trace, args: list[Printed]) -> Printed:
-    return _call("tr", args)
+def _call(node: E.Expr, args: list[Printed]) -> Printed:
+    return Printed(f"{CALL_NAMES[type(node)]}({', '.join(a.text for a in args)})", ATOM)
 
 
-@show.register
-def _(node: E.Det, args: list[Printed]) -> Printed:
-    return _call("det", args)
+for _call_type in CALL_NAMES:
+    show.register(_call_type)(_call)
 
 
 @show.register
@@ -205,28 +210,8 @@ def _(node: E.Inv, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Diag, args: list[Printed]) -> Printed:
-    return _call("diag", args)
-
-
-@show.register
-def _(node: E.DiagPart, args: list[Printed]) -> Printed:
-    return _call("diagpart", args)
-
-
-@show.register
 def _(node: E.Norm, args: list[Printed]) -> Printed:
     return Printed(f"‖{args[0].text}‖", ATOM)
-
-
-@show.register
-def _(node: E.Softmax, args: list[Printed]) -> Printed:
-    return _call("softmax", args)
-
-
-@show.register
-def _(node: E.LogSumExp, args: list[Printed]) -> Printed:
-    return _call("logsumexp", args)
 
 
 def printed(expr: E.Expr) -> Printed:
