@@ -8,33 +8,25 @@ Printing is bottom-up over the DAG (no recursion, so deep trees print).
 from __future__ import annotations
 
 from functools import singledispatch
-from typing import NamedTuple
 
 import sympy
 
 from . import expr as E
 from .functions import FUNCTIONS
-
-
-class Printed(NamedTuple):
-    text: str
-    prec: int
-    kind: str = ""  # which operator made it, for associativity
-
-
-# One precedence table for every printer.
-SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 10, 20, 30, 40, 50, 60
-
-
-def paren(child: Printed, minimum: int) -> str:
-    return child.text if child.prec >= minimum else f"({child.text})"
-
-
-def product_operand(child: Printed, kind: str) -> str:
-    """Operands of an associative product of the same kind need no parentheses."""
-    if child.prec > PRODUCT or (child.prec == PRODUCT and child.kind == kind):
-        return child.text
-    return f"({child.text})"
+from .printing import (
+    ATOM,
+    POSTFIX,
+    POWER,
+    PRODUCT,
+    SUM,
+    UNARY,
+    Context,
+    Printed,
+    derivative_of,
+    paren,
+    product_operand,
+    render,
+)
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -54,23 +46,28 @@ def format_number(value: sympy.Expr) -> Printed:
     return Printed(shown, ATOM if is_atom else PRODUCT)
 
 
+def prime_text(prime: tuple[str, E.Expr], ctx: Context) -> Printed:
+    fn, z = prime
+    return Printed(f"{FUNCTIONS[fn].text}′({ctx.of(z).text})", ATOM)
+
+
 @singledispatch
-def show(node: E.Expr, args: list[Printed]) -> Printed:
+def show(node: E.Expr, args: list[Printed], ctx: Context) -> Printed:
     raise TypeError(f"no text printer for {type(node).__name__}")
 
 
 @show.register
-def _(node: E.Variable, args: list[Printed]) -> Printed:
+def _(node: E.Variable, args: list[Printed], ctx: Context) -> Printed:
     return Printed(node.name, ATOM)
 
 
 @show.register
-def _(node: E.Const, args: list[Printed]) -> Printed:
+def _(node: E.Const, args: list[Printed], ctx: Context) -> Printed:
     return format_number(node.value)
 
 
 @show.register
-def _(node: E.Ones, args: list[Printed]) -> Printed:
+def _(node: E.Ones, args: list[Printed], ctx: Context) -> Printed:
     if node.cols == 1:
         return Printed("𝟏", ATOM)
     if node.rows == 1:
@@ -79,23 +76,23 @@ def _(node: E.Ones, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Zero, args: list[Printed]) -> Printed:
+def _(node: E.Zero, args: list[Printed], ctx: Context) -> Printed:
     return Printed("0", ATOM)
 
 
 @show.register
-def _(node: E.Identity, args: list[Printed]) -> Printed:
+def _(node: E.Identity, args: list[Printed], ctx: Context) -> Printed:
     return Printed("I", ATOM)
 
 
 @show.register
-def _(node: E.Neg, args: list[Printed]) -> Printed:
+def _(node: E.Neg, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
     return Printed("−" + paren(a, PRODUCT), UNARY)
 
 
 @show.register
-def _(node: E.Add, args: list[Printed]) -> Printed:
+def _(node: E.Add, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if isinstance(node.b, E.Neg):
         return Printed(f"{a.text} − {args[1].text[1:]}", SUM)
@@ -103,13 +100,19 @@ def _(node: E.Add, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Sub, args: list[Printed]) -> Printed:
+def _(node: E.Sub, args: list[Printed], ctx: Context) -> Printed:
+    prime = derivative_of(node)
+    if prime is not None:
+        return prime_text(prime, ctx)
     a, b = args
     return Printed(f"{a.text} − {paren(b, PRODUCT)}", SUM)
 
 
 @show.register
-def _(node: E.Mul, args: list[Printed]) -> Printed:
+def _(node: E.Mul, args: list[Printed], ctx: Context) -> Printed:
+    prime = derivative_of(node)
+    if prime is not None:
+        return prime_text(prime, ctx)
     a, b = args
     if node.a.is_scalar or node.b.is_scalar:
         if isinstance(node.a, E.Const) and a.text.startswith("−"):  # −2 x, not (−2) x
@@ -125,13 +128,13 @@ def _(node: E.Mul, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Div, args: list[Printed]) -> Printed:
+def _(node: E.Div, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     return Printed(f"{paren(a, PRODUCT)} / {paren(b, POWER)}", PRODUCT, "div")
 
 
 @show.register
-def _(node: E.Pow, args: list[Printed]) -> Printed:
+def _(node: E.Pow, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     base = paren(a, POSTFIX)
     if isinstance(node.b, E.Const) and isinstance(node.b.value, sympy.Integer):
@@ -140,13 +143,13 @@ def _(node: E.Pow, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Maximum, args: list[Printed]) -> Printed:
+def _(node: E.Maximum, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     return Printed(f"max({a.text}, {b.text})", ATOM)
 
 
 @show.register
-def _(node: E.Apply, args: list[Printed]) -> Printed:
+def _(node: E.Apply, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
     if node.fn == "abs":
         return Printed(f"|{a.text}|", ATOM)
@@ -156,7 +159,7 @@ def _(node: E.Apply, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.MatMul, args: list[Printed]) -> Printed:
+def _(node: E.MatMul, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     return Printed(
         f"{product_operand(a, 'matmul')} {product_operand(b, 'matmul')}", PRODUCT, "matmul"
@@ -164,7 +167,7 @@ def _(node: E.MatMul, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Transpose, args: list[Printed]) -> Printed:
+def _(node: E.Transpose, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
     if isinstance(node.a, E.Inv):
         return Printed(a.text[: -len("⁻¹")] + "⁻ᵀ", POSTFIX)
@@ -172,7 +175,7 @@ def _(node: E.Transpose, args: list[Printed]) -> Printed:
 
 
 @show.register
-def _(node: E.Sum, args: list[Printed]) -> Printed:
+def _(node: E.Sum, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
     if node.axis is None:
         return Printed(f"sum({a.text})", ATOM)
@@ -190,7 +193,7 @@ CALL_NAMES: dict[type[E.Expr], str] = {
 }
 
 
-def _call(node: E.Expr, args: list[Printed]) -> Printed:
+def _call(node: E.Expr, args: list[Printed], ctx: Context) -> Printed:
     return Printed(f"{CALL_NAMES[type(node)]}({', '.join(a.text for a in args)})", ATOM)
 
 
@@ -199,28 +202,24 @@ for _call_type in CALL_NAMES:
 
 
 @show.register
-def _(node: E.LogDet, args: list[Printed]) -> Printed:
+def _(node: E.LogDet, args: list[Printed], ctx: Context) -> Printed:
     return Printed(f"log det({args[0].text})", ATOM)
 
 
 @show.register
-def _(node: E.Inv, args: list[Printed]) -> Printed:
+def _(node: E.Inv, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
     return Printed(paren(a, ATOM) + "⁻¹", POSTFIX)
 
 
 @show.register
-def _(node: E.Norm, args: list[Printed]) -> Printed:
+def _(node: E.Norm, args: list[Printed], ctx: Context) -> Printed:
     return Printed(f"‖{args[0].text}‖", ATOM)
 
 
-def printed(expr: E.Expr) -> Printed:
-    done: dict[int, Printed] = {}
-    for item in E.postorder(expr):
-        done[id(item)] = show(item, [done[id(c)] for c in item.args])
-    return done[id(expr)]
+def text(expr: E.Expr, names: dict[int, Printed] | None = None, top: bool = True) -> str:
+    """The expression in Unicode text, e.g. ``(a − y) ⊙ σ′(z)``.
 
-
-def text(expr: E.Expr) -> str:
-    """The expression in Unicode text, e.g. ``(a − y) ⊙ σ(z) ⊙ (1 − σ(z))``."""
-    return printed(expr).text
+    names maps id(subexpression) to its printed name (a derivation's z, a, δ).
+    """
+    return render(expr, show, names, top).text
