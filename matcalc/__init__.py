@@ -34,6 +34,7 @@ from .constructors import (
     vector,
     zeros,
 )
+from .derivation import Derivation, LatexError, Step, derive
 from .dims import (
     DeclarationError,
     DerivativeError,
@@ -47,6 +48,7 @@ from .dims import format_shape as _format_shape
 from .engine import grad, hessian, jacobian
 from .evaluator import evaluate
 from .expr import Expr, Variable, variables
+from .latex_printer import latex
 from .simplifier import simplify
 from .text_printer import text
 
@@ -57,10 +59,11 @@ def text_shape(expr: Expr) -> str:
 
 
 __all__ = [
-    "DeclarationError", "DerivativeError", "EvaluationError", "Expr", "MatcalcError",
+    "DeclarationError", "Derivation", "DerivativeError", "EvaluationError", "LatexError",
+    "Step", "derive", "Expr", "MatcalcError",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
-    "inv", "jacobian", "log", "logdet", "logsumexp", "matrix", "maximum", "norm", "ones",
+    "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "matrix", "maximum", "norm", "ones",
     "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",
     "text", "text_shape", "trace", "variables", "vector", "zeros",
 ]  # fmt: skip

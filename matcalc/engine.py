@@ -31,11 +31,13 @@ def _check_variable(op: str, x: object) -> E.Variable:
     return x
 
 
-def _dependents(order: list[E.Expr], targets: Sequence[E.Expr]) -> set[int]:
-    """ids of the nodes in order that depend on any target."""
+def _dependents(
+    order: list[E.Expr], targets: Sequence[E.Expr], frozen: frozenset[int] = frozenset()
+) -> set[int]:
+    """ids of the nodes in order that depend on any target (not through frozen nodes)."""
     needed = {id(t) for t in targets}
     for node in order:
-        if any(id(child) in needed for child in node.args):
+        if id(node) not in frozen and any(id(child) in needed for child in node.args):
             needed.add(id(node))
     return needed
 
@@ -44,6 +46,21 @@ def gradients(
     f: E.Expr, wrt: Sequence[E.Variable], recorder: Recorder | None = None
 ) -> list[E.Expr]:
     """∂f/∂X for each X in wrt, shaped like X, from one reverse sweep."""
+    adjoint = reverse_sweep(f, wrt, recorder)
+    results = []
+    for x in wrt:
+        result = adjoint.get(id(x))
+        result = s.zero(x.shape) if result is None else result
+        if result.shape != x.shape:  # pragma: no cover - a broken rule
+            raise AssertionError(f"gradient of {x.name} came out {format_shape(result.shape)}")
+        results.append(result)
+    return results
+
+
+def reverse_sweep(
+    f: E.Expr, wrt: Sequence[E.Expr], recorder: Recorder | None = None
+) -> dict[int, E.Expr]:
+    """The gradient ∂f/∂N of every node N on a path from f to wrt, by id(N)."""
     order = E.postorder(f)
     needed = _dependents(order, wrt)
     # Contributions to a node's gradient wait until all its parents are done
@@ -67,14 +84,7 @@ def gradients(
             if recorder is not None:
                 recorder(node, index, local, g, contribution)
             contributions.setdefault(id(child), []).append(contribution)
-    results = []
-    for x in wrt:
-        result = adjoint.get(id(x))
-        result = s.zero(x.shape) if result is None else result
-        if result.shape != x.shape:  # pragma: no cover - a broken rule
-            raise AssertionError(f"gradient of {x.name} came out {format_shape(result.shape)}")
-        results.append(result)
-    return results
+    return adjoint
 
 
 def grad(f: object, x: E.Variable | Sequence[E.Variable]) -> E.Expr | tuple[E.Expr, ...]:
@@ -117,9 +127,18 @@ def jacobian(f: object, x: E.Variable) -> E.Expr:
     return forward_jacobian(f, x, rows, cols)
 
 
-def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.Expr:
+def forward_jacobian(
+    f: E.Expr,
+    x: E.Expr,
+    rows: object,
+    cols: object,
+    frozen: frozenset[int] = frozenset(),
+    rules_used: list[str] | None = None,
+) -> E.Expr:
+    """∂f/∂x accumulated forward; nodes in frozen count as constants (a
+    derivation's local Jacobian between two named intermediates)."""
     order = E.postorder(f)
-    needed = _dependents(order, [x])
+    needed = _dependents(order, [x], frozen)
     # With a scalar x every node's derivative is an expression of the node's own
     # shape (the map applied to dx = 1), so matrix intermediates are fine.
     along_scalar = x.is_scalar
@@ -134,6 +153,8 @@ def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.
             local = RULES[type(node)](node, index)
             if local is None:
                 continue
+            if rules_used is not None:
+                rules_used.append(local.rule)
             try:
                 if along_scalar:
                     term = local.jvp(jac[id(child)])
@@ -142,7 +163,7 @@ def forward_jacobian(f: E.Expr, x: E.Variable, rows: object, cols: object) -> E.
             except NotVectorialError:
                 raise DerivativeError(
                     f"jacobian: {E.describe(node)} is a {format_shape(node.shape)} matrix that "
-                    f"depends on {x.name}; its Jacobian would be a 3-index tensor. Write F "
+                    f"depends on {E.describe(x)}; its Jacobian would be a 3-index tensor. Write F "
                     "with vector intermediates, or take mc.grad of each scalar entry"
                 ) from None
             total = term if total is None else s.add(total, term)

@@ -162,6 +162,11 @@ class Expr:
 
         return text(self)
 
+    def _repr_latex_(self) -> str:
+        from .latex_printer import latex
+
+        return f"$\\displaystyle {latex(self)}$"
+
     def __repr__(self) -> str:
         from .text_printer import text
 

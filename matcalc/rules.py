@@ -93,7 +93,8 @@ def jacobian_of_hadamard(node: E.Expr, i: int) -> LinearMap | None:
     """∂(a ⊙ b)/∂a = diag(b), ∂(a ⊙ b)/∂b = diag(a)  (PH: Hadamard product)."""
     a, b = node.args
     other = b if i == 0 else a
-    return _scaling(node, node.args[i], other, "Hadamard product")
+    name = "scalar expansion" if a.is_scalar or b.is_scalar else "Hadamard product"
+    return _scaling(node, node.args[i], other, name)
 
 
 @rule(E.Div)

@@ -28,7 +28,6 @@ from .printing import (
     render,
 )
 
-
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
