@@ -22,7 +22,6 @@ from . import simplifier as s
 from . import text_printer as TP
 from .dims import DerivativeError, format_shape, vector_length
 from .engine import _check_variable, _dependents, forward_jacobian, reverse_sweep
-from .jacobian import NotVectorialError
 from .printing import ATOM, Printed
 from .rules import RULES
 
@@ -151,8 +150,10 @@ class Words(Piece):
 
 
 def _grouped(piece: Piece, shown: str, latex: bool = False) -> str:
+    """A factor of a product in parentheses when it is a sum or starts with a minus."""
     needs = isinstance(piece, Total) or (
-        isinstance(piece, Formula) and (" + " in shown or " − " in shown or " - " in shown)
+        isinstance(piece, Formula)
+        and (" + " in shown or " − " in shown or " - " in shown or shown[:1] in "−-")
     )
     if not needs:
         return shown
@@ -217,8 +218,10 @@ class Derivation:
     variable: E.Variable
     layout: str
     steps: list[Step]
-    result: E.Expr
+    result: E.Expr | tuple[E.Expr, ...]
     names: Names = field(repr=False)
+    # Each name used in the steps (z, a, δ's node, the variables, f) and what it stands for.
+    nodes: dict[str, E.Expr] = field(default_factory=dict, repr=False)
 
     def text(self) -> str:
         width = max(len(step.rule) for step in self.steps)
@@ -398,9 +401,11 @@ def _variable_symbol(x: E.Variable) -> Symbol:
     return Symbol(x.name, LP.latex_name(x.name, x.kind))
 
 
-def _row(adjoint: E.Expr) -> E.Expr:
-    """∂f/∂N in numerator layout: the gradient as a row."""
-    return E.Transpose.make(adjoint) if not adjoint.is_scalar else adjoint
+def _row(adjoint: E.Expr, names: Names) -> E.Expr:
+    """∂f/∂N in numerator layout: the gradient as a row (δᵀ for a named δ)."""
+    if adjoint.is_scalar:
+        return adjoint
+    return E.Transpose.make(adjoint) if id(adjoint) in names.text else s.transpose(adjoint)
 
 
 def _nearest_named_parents(
@@ -527,7 +532,8 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
             expanded = (Partial(root, x_symbol), Formula(result, top=True))
             steps.append(Step("result", expanded, Names()))
     result = results[0] if len(xs) == 1 else tuple(results)
-    return Derivation(title, f, xs[0], layout, steps, result, names)
+    nodes = {symbols[key].text: node for node in order if (key := id(node)) in symbols}
+    return Derivation(title, f, xs[0], layout, steps, result, names, nodes)
 
 
 def _gradient_steps(node, adjoint, parents, symbols, names, frozen, layout, root) -> list[Step]:
@@ -549,7 +555,7 @@ def _chain_steps(node, g, ups, adjoint, symbols, names, frozen, layout, root) ->
     if vectorial:
         try:
             return _jacobian_chain(node, g, ups, adjoint, symbols, names, frozen, layout, root)
-        except NotVectorialError:
+        except DerivativeError:  # a matrix between them after all
             pass
     # A matrix on the path: its Jacobian is a tensor, so give the gradient directly.
     rules: list[str] = []
@@ -602,11 +608,11 @@ def _jacobian_chain(node, g, ups, adjoint, symbols, names, frozen, layout, root)
         up_grad = adjoint[id(up)]
         if layout == "numerator":
             factors.append(Product((Partial(root, up_symbol), Partial(up_symbol, me))))
-            products.append(Product((Formula(_row(up_grad)), Formula(local))))
+            products.append(Product((Formula(_row(up_grad, names)), Formula(local))))
         else:
             factors.append(Product((Partial(up_symbol, me), Partial(root, up_symbol))))
             products.append(Product((Formula(shown), Formula(up_grad))))
-    collapsed = Formula(_row(g) if layout == "numerator" else g)
+    collapsed = Formula(_row(g, names) if layout == "numerator" else g)
     delta = _delta_symbol(me, node) if _is_preactivation(me) else None
     if delta is not None and layout == "numerator" and not g.is_scalar:
         delta = Symbol(delta.text + "ᵀ", delta.latex + "^\\top")
@@ -620,7 +626,8 @@ def _jacobian_chain(node, g, ups, adjoint, symbols, names, frozen, layout, root)
             )
         )
     collapse = Step("simplification", (Partial(root, me), collapsed), names, define=delta)
-    if collapse.formula() != steps[-1].formula() or delta is not None:
+    last = steps[-1].pieces[-1]
+    if collapse.pieces[-1].text(names) != last.text(steps[-1].names) or delta is not None:
         steps.append(collapse)
     return steps
 
@@ -698,4 +705,5 @@ def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str) -> Deriva
     shape = format_shape(shown_result.shape).replace(", ", "×")[1:-1]
     final = Step("result", (Partial(root, x_symbol), Formula(shown_result)), names, note=shape)
     steps.append(final)
-    return Derivation(f"∂{name}/∂{x.name}", f, x, layout, steps, shown_result, names)
+    nodes = {symbols[key].text: node for node in order if (key := id(node)) in symbols}
+    return Derivation(f"∂{name}/∂{x.name}", f, x, layout, steps, shown_result, names, nodes)

@@ -159,7 +159,7 @@ def _(node: E.Mul, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if node.a.is_scalar or node.b.is_scalar:
         right = product_operand(b, "matmul", L, R)
-        if isinstance(node.a, E.Const) and a.text.startswith("-"):
+        if isinstance(node.a, E.Const) and a.prec == UNARY:
             return Printed(f"{a.text} {right}", UNARY)
         return Printed(f"{product_operand(a, 'matmul', L, R)} {right}", PRODUCT, "matmul")
     left, right = product_operand(a, "hadamard", L, R), product_operand(b, "hadamard", L, R)

@@ -39,10 +39,11 @@ def format_number(value: sympy.Expr) -> Printed:
         shown = f"{float(value):g}"
     else:
         shown = str(value)
+    if not isinstance(value, sympy.Number | sympy.Symbol):  # a size expression such as 2/N
+        return Printed(shown.replace("-", "−"), PRODUCT, "div")
     if shown.startswith("-"):
         return Printed("−" + shown[1:], UNARY)
-    is_atom = isinstance(value, sympy.Number | sympy.Symbol)
-    return Printed(shown, ATOM if is_atom else PRODUCT)
+    return Printed(shown, ATOM)
 
 
 def prime_text(prime: tuple[str, E.Expr], ctx: Context) -> Printed:
@@ -114,7 +115,7 @@ def _(node: E.Mul, args: list[Printed], ctx: Context) -> Printed:
         return prime_text(prime, ctx)
     a, b = args
     if node.a.is_scalar or node.b.is_scalar:
-        if isinstance(node.a, E.Const) and a.text.startswith("−"):  # −2 x, not (−2) x
+        if isinstance(node.a, E.Const) and a.prec == UNARY:  # −2 x, not (−2) x
             return Printed(f"{a.text} {product_operand(b, 'matmul')}", UNARY)
         return Printed(
             f"{product_operand(a, 'matmul')} {product_operand(b, 'matmul')}", PRODUCT, "matmul"

@@ -1,0 +1,196 @@
+"""Derivations: golden texts of the lecture's derivations, every step checked
+numerically, layouts, and every display form."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import lectures
+import numpy as np
+import pytest
+from helpers import assert_close, keyed
+from operation_specs import SPECS
+
+import matcalc as mc
+from matcalc import expr as E
+from matcalc.derivation import VOCABULARY, Formula, Partial, Product, Total
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {}
+for build in (lectures.neuron, lectures.one_layer, lectures.network):
+    derivations, values = build()
+    for key, derivation in derivations.items():
+        CASES[key] = (derivation, values)
+
+
+def piece_expr(piece):
+    """The expression a formula piece stands for, or None for a symbol."""
+    if isinstance(piece, Formula):
+        return piece.expr
+    if isinstance(piece, Product):
+        parts = [piece_expr(f) for f in piece.factors]
+        if any(p is None for p in parts):
+            return None
+        out = parts[0]
+        for p in parts[1:]:
+            out = E.matmul(out, p)
+        return out
+    if isinstance(piece, Total):
+        parts = [piece_expr(t) for t in piece.terms]
+        if any(p is None for p in parts):
+            return None
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        return out
+    return None
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_golden_text(key) -> None:
+    derivation, _ = CASES[key]
+    path = GOLDEN / (key.replace(" ", "_") + ".txt")
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(derivation.text() + "\n", encoding="utf-8")
+    assert derivation.text() + "\n" == path.read_text(encoding="utf-8")
+
+
+def substitute(expr, old, new):
+    """expr with the subexpression old replaced by new."""
+    done = {}
+    for node in E.postorder(expr):
+        if node is old:
+            done[id(node)] = new
+        else:
+            args = [done[id(a)] for a in node.args]
+            done[id(node)] = node.with_args(*args) if args else node
+    return done[id(expr)]
+
+
+def numeric_partial(num, den, values):
+    """∂num/∂den by central differences, den held as a free input: the numbers
+    a step ∂num/∂den claims, computed without the engine."""
+    probe = mc.matrix("probe_for_step", *den.shape)
+    inner = substitute(num, den, probe)
+    point = np.atleast_2d(np.asarray(mc.evaluate(den, values), dtype=float))
+    if den.is_column:
+        point = point.reshape(-1, 1)
+    columns = []
+    for index in np.ndindex(point.shape):
+        h = 1e-6 * max(1.0, abs(point[index]))
+        up, down = point.copy(), point.copy()
+        up[index] += h
+        down[index] -= h
+        hi = np.asarray(mc.evaluate(inner, {**values, probe: up}), dtype=float).reshape(-1)
+        lo = np.asarray(mc.evaluate(inner, {**values, probe: down}), dtype=float).reshape(-1)
+        columns.append((hi - lo) / (2 * h))
+    return np.stack(columns, axis=1)  # one row per entry of num, one column per entry of den
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_every_step_holds_numerically(key) -> None:
+    """Each formula of a step ∂u/∂v = ... equals central differences of u in v,
+    with v held as an input; the result is exactly what mc.grad gives."""
+    derivation, values = CASES[key]
+    f = derivation.function
+    by_variable = keyed(f, values)
+    checked = 0
+    for step in derivation.steps:
+        assert step.rule in VOCABULARY
+        lhs = step.pieces[0]
+        if not isinstance(lhs, Partial):
+            continue
+        num, den = derivation.nodes[lhs.num.text], derivation.nodes[lhs.den.text]
+        expected = numeric_partial(num, den, by_variable)
+        for piece in step.pieces[1:]:
+            expr = piece_expr(piece)
+            if expr is None:
+                continue
+            got = np.atleast_2d(np.asarray(mc.evaluate(expr, by_variable), dtype=float))
+            if num.is_scalar:  # a gradient or a row: compare entry by entry in den's order
+                got = (
+                    got.T.reshape(-1)
+                    if got.shape[0] == 1 and not den.is_scalar and den.cols == 1
+                    else got.reshape(-1)
+                )
+                assert_close(got, expected.reshape(-1), rtol=1e-5, what=step.text())
+            else:
+                assert_close(got.reshape(expected.shape), expected, rtol=1e-5, what=step.text())
+            checked += 1
+    assert checked >= 3
+    variables = mc.variables(f)
+    results = derivation.result if isinstance(derivation.result, tuple) else (derivation.result,)
+    names = [s.pieces[0].den.text for s in derivation.steps if "result" in s.rule + s.note]
+    assert len(names) == len(results)
+    for name, result in zip(names, results, strict=True):
+        assert result is mc.grad(f, variables[name])
+
+
+def test_one_layer_reads_like_the_lecture() -> None:
+    text = CASES["one layer"][0].text()
+    for line in [
+        "z = W x + b",
+        "a = σ(z)",
+        "r = a − y",
+        "∂a/∂z = diag(σ′(z))",
+        "∂C/∂z = ∂C/∂a ∂a/∂z = rᵀ diag(σ′(z))",
+        "∂C/∂z = (r ⊙ σ′(z))ᵀ =: δᵀ",
+        "∂C/∂W = δ xᵀ",
+        "∂C/∂b = δ",
+    ]:
+        assert line in text, line
+
+
+def test_network_gives_nielsens_four_equations_reusing_delta() -> None:
+    text = CASES["3-layer network"][0].text()
+    assert "∂C/∂z3 = (r ⊙ σ′(z3))ᵀ =: δ3ᵀ" in text  # BP1, with ∇ₐC = r = a3 − y
+    assert "∂C/∂z2 = ((W3ᵀ δ3) ⊙ σ′(z2))ᵀ =: δ2ᵀ" in text  # BP2
+    assert "∂C/∂z1 = ((W2ᵀ δ2) ⊙ σ′(z1))ᵀ =: δ1ᵀ" in text
+    for layer, previous in ((1, "x"), (2, "a1"), (3, "a2")):
+        assert f"∂C/∂b{layer} = δ{layer}" in text  # BP3
+        assert f"∂C/∂W{layer} = δ{layer} {previous}ᵀ" in text  # BP4
+    # δ is derived once per layer: C is not differentiated again for each layer.
+    assert text.count("=: δ") == 3
+    assert text.count("∂C/∂r ∂r/∂a3") == 1
+
+
+def test_denominator_layout_says_so_and_transposes() -> None:
+    n, m = mc.dims("n m")
+    x, W = mc.vector("x", n), mc.matrix("W", m, n)
+    numerator = mc.derive(mc.sigmoid(W @ x), x, name="F")
+    denominator = mc.derive(mc.sigmoid(W @ x), x, name="F", layout="denominator")
+    assert "numerator layout" in numerator.text() and "denominator layout" in denominator.text()
+    assert str(numerator.result) == "diag(σ′(W x)) W"
+    assert str(denominator.result) == "Wᵀ diag(σ′(W x))"
+    assert numerator.result is mc.jacobian(mc.sigmoid(W @ x), x)
+    gradient = mc.derive(mc.sum(mc.sigmoid(W @ x)), x, layout="denominator")
+    assert gradient.result is mc.grad(mc.sum(mc.sigmoid(W @ x)), x)
+    with pytest.raises(mc.DerivativeError, match="layout must be"):
+        mc.derive(mc.sum(x), x, layout="sideways")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_derivation_for_every_operation(spec) -> None:
+    f = spec.expr if spec.expr.is_scalar else mc.sum(mc.matrix("R", *spec.expr.shape) * spec.expr)
+    variables = sorted(mc.variables(spec.expr))
+    derivation = mc.derive(f, [mc.variables(f)[v] for v in variables])
+    results = derivation.result if isinstance(derivation.result, tuple) else (derivation.result,)
+    for name, result in zip(variables, results, strict=True):
+        assert result is mc.grad(f, mc.variables(f)[name])
+    assert all(step.rule in VOCABULARY for step in derivation.steps)
+    assert derivation.latex().count("&") >= len(derivation.steps)
+
+
+def test_display_forms() -> None:
+    derivation, _ = CASES["one layer"]
+    latex = derivation._repr_latex_()
+    assert latex.startswith("\\begin{align*}") and "\\odot" in latex
+    assert "\\frac{\\partial C}{\\partial W}" in latex
+    assert "\\sigma'" in latex and "\\operatorname{diag}" in latex
+    markdown = derivation.markdown()
+    assert markdown.startswith("**∂C/∂W, ∂C/∂b**") and "1. **layout**" in markdown
+    assert str(derivation) == derivation.text()
+    assert derivation.steps[0].rule == "layout"
+    x = mc.vector("x", 3)
+    assert x._repr_latex_() == "$\\displaystyle \\mathbf{x}$"
