@@ -4,11 +4,14 @@ Run with ``python -m matcalc.demo``.  It derives, by the engine's Jacobian
 chain rule, the gradients of
 1. Parr & Howard's neuron loss C = (1/N) Σᵢ (yᵢ − max(0, w·xᵢ + b))², and
 2. a two-layer network's quadratic cost C = ½‖σ(W² σ(W¹x + b¹) + b²) − y‖²,
-with respect to every weight and bias, prints them, and checks each one
-against central finite differences on random numbers.
+with respect to every weight and bias, prints them, checks each one against
+central finite differences on random numbers, prints the two-layer
+derivation step by step, and writes it as LaTeX (and PDF where pdflatex is).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -79,13 +82,31 @@ def show(title: str, cost: mc.Expr, params: list[mc.Variable], values: dict) -> 
     return worst
 
 
-def main() -> int:
+def write_up(cost: mc.Expr, params: list[mc.Variable], out: Path) -> None:
+    """Print the derivation step by step and write it as .tex (and .pdf)."""
+    derivation = mc.derive(cost, params, name="C")
+    print("== The two-layer derivation, step by step")
+    print(derivation.text())
+    print()
+    tex = derivation.write_tex(out / "two_layer_derivation.tex")
+    print(f"wrote {tex}")
+    try:
+        pdf = derivation.write_pdf(out / "two_layer_derivation.pdf")
+        print(f"wrote {pdf}")
+    except mc.LatexError as problem:
+        print(problem)
+
+
+def main(out: Path = Path("out")) -> int:
+    network_cost, network_params, network_values = two_layer_network()
     worst = max(
         show("Parr & Howard's neuron: C = mean of (y − max(0, w·x + b))²", *neuron()),
-        show("A two-layer network's quadratic cost", *two_layer_network()),
+        show("A two-layer network's quadratic cost", network_cost, network_params, network_values),
     )
     ok = worst < 1e-6
     print("all gradients agree with finite differences" if ok else "MISMATCH")
+    print()
+    write_up(network_cost, network_params, out)
     return 0 if ok else 1
 
 

@@ -205,8 +205,25 @@ class Step:
         return self.text()
 
 
+_TEXT_MATH = {
+    "×": r"$\times$", "∂": r"$\partial$", "δ": r"$\delta$", "σ": r"$\sigma$", "′": "'",
+    "ᵀ": r"$^\top$", "⊙": r"$\odot$", "−": "-", "𝟏": r"$\mathbf{1}$", "∇": r"$\nabla$",
+}  # fmt: skip
+
+
 def _latex_text(words: str) -> str:
-    return words.replace("×", r"$\times$").replace("_", r"\_")
+    """Plain words for LaTeX text mode: escapes, and the few math symbols we use."""
+    out = []
+    for char in words.replace("\\", "/"):
+        if char in _TEXT_MATH:
+            out.append(_TEXT_MATH[char])
+        elif char in "_&%#$":
+            out.append("\\" + char)
+        elif ord(char) < 128:
+            out.append(char)
+        else:
+            out.append("?")  # pdflatex's default fonts have no glyph for it
+    return "".join(out)
 
 
 @dataclass
@@ -222,6 +239,7 @@ class Derivation:
     names: Names = field(repr=False)
     # Each name used in the steps (z, a, δ's node, the variables, f) and what it stands for.
     nodes: dict[str, E.Expr] = field(default_factory=dict, repr=False)
+    symbols: dict[str, Symbol] = field(default_factory=dict, repr=False)
 
     def text(self) -> str:
         width = max(len(step.rule) for step in self.steps)
@@ -247,30 +265,42 @@ class Derivation:
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
-    def document(self) -> str:
-        """A standalone LaTeX document: title, the function, the steps, the result."""
-        function = LP.latex(self.function)
-        result = LP.latex(self.result)
+    def title_latex(self) -> str:
+        return ", ".join(
+            Partial(self.nodes_symbol(self.function), self.nodes_symbol(v)).latex(self.names)
+            for v in self.variables()
+        )
+
+    def variables(self) -> list[E.Variable]:
+        return [n for n in self.nodes.values() if isinstance(n, E.Variable)] or [self.variable]
+
+    def nodes_symbol(self, node: E.Expr) -> Symbol:
+        for text, candidate in self.nodes.items():
+            if candidate is node:
+                return self.symbols[text]
+        return Symbol(str(node), LP.latex(node))
+
+    def section(self) -> str:
+        """This derivation as a section of a LaTeX document."""
+        results = self.result if isinstance(self.result, tuple) else (self.result,)
+        shown = ", \\quad ".join(LP.latex(r) for r in results)
         return "\n".join(
             [
-                r"\documentclass[11pt]{article}",
-                r"\usepackage[a4paper,margin=2cm,landscape]{geometry}",
-                r"\usepackage{amsmath,amssymb}",
-                r"\allowdisplaybreaks",
-                r"\begin{document}",
-                rf"\section*{{{_latex_text(self.title)}}}",
+                rf"\section*{{${self.title_latex()}$}}",
                 r"The function:",
-                rf"\[ {function} \]",
-                rf"Steps ({_latex_text(self.layout)} layout):",
+                rf"\[ {LP.latex(self.function)} \]",
+                rf"Steps ({self.layout} layout):",
                 r"\begin{align*}",
                 self.latex(),
                 r"\end{align*}",
                 r"The result:",
-                rf"\[ {result} \]",
-                r"\end{document}",
-                "",
+                rf"\[ {shown} \]",
             ]
         )
+
+    def document(self, title: str = "A derivation by matcalc") -> str:
+        """A standalone LaTeX document: title, the function, the steps, the result."""
+        return latex_document([self], title)
 
     def write_tex(self, path: str | Path) -> Path:
         target = Path(path)
@@ -284,6 +314,34 @@ class Derivation:
         tex = self.write_tex(target.with_suffix(".tex"))
         compile_latex(tex)
         return target.with_suffix(".pdf")
+
+
+def latex_document(derivations: Sequence[Derivation], title: str) -> str:
+    """One LaTeX document holding several derivations, one section each."""
+    return "\n".join(
+        [
+            r"\documentclass[11pt]{article}",
+            r"\usepackage[a4paper,margin=1.5cm,landscape]{geometry}",
+            r"\usepackage{amsmath,amssymb}",
+            r"\allowdisplaybreaks",
+            r"\setlength{\jot}{7pt}",
+            rf"\title{{{_latex_text(title)}}}",
+            r"\date{}",
+            r"\begin{document}",
+            r"\maketitle",
+            *[d.section() for d in derivations],
+            r"\end{document}",
+            "",
+        ]
+    )
+
+
+def write_document(derivations: Sequence[Derivation], path: str | Path, title: str) -> Path:
+    """Write a .tex document of the derivations and compile it to PDF."""
+    tex = Path(path).with_suffix(".tex")
+    tex.parent.mkdir(parents=True, exist_ok=True)
+    tex.write_text(latex_document(derivations, title), encoding="utf-8")
+    return compile_latex(tex)
 
 
 class LatexError(RuntimeError):
@@ -526,14 +584,16 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
         final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)
         if steps[-1].formula() == final.formula():  # it already gave the gradient: say so
             last = steps.pop()
-            final = Step(last.rule, last.pieces, last.names, note=f"the result, {shape_note}")
+            note = "; ".join(filter(None, [last.note, f"the result, {shape_note}"]))
+            final = Step(last.rule, last.pieces, last.names, note=note)
         steps.append(final)
         if len(xs) == 1 and TP.text(result) != TP.text(result, names.text):
             expanded = (Partial(root, x_symbol), Formula(result, top=True))
             steps.append(Step("result", expanded, Names()))
     result = results[0] if len(xs) == 1 else tuple(results)
     nodes = {symbols[key].text: node for node in order if (key := id(node)) in symbols}
-    return Derivation(title, f, xs[0], layout, steps, result, names, nodes)
+    by_text = {symbol.text: symbol for symbol in symbols.values()}
+    return Derivation(title, f, xs[0], layout, steps, result, names, nodes, by_text)
 
 
 def _gradient_steps(node, adjoint, parents, symbols, names, frozen, layout, root) -> list[Step]:
@@ -706,4 +766,6 @@ def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str) -> Deriva
     final = Step("result", (Partial(root, x_symbol), Formula(shown_result)), names, note=shape)
     steps.append(final)
     nodes = {symbols[key].text: node for node in order if (key := id(node)) in symbols}
-    return Derivation(f"∂{name}/∂{x.name}", f, x, layout, steps, shown_result, names, nodes)
+    by_text = {symbol.text: symbol for symbol in symbols.values()}
+    title = f"∂{name}/∂{x.name}"
+    return Derivation(title, f, x, layout, steps, shown_result, names, nodes, by_text)

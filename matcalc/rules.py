@@ -17,6 +17,7 @@ from .functions import FUNCTIONS
 from .jacobian import (
     Broadcast,
     ColumnGradient,
+    Composed,
     DiagonalEmbedding,
     DiagonalExtraction,
     Gradient,
@@ -51,7 +52,7 @@ def expanded(node: E.Expr, arg: E.Expr, local: LinearMap) -> LinearMap:
         return local
     name = "scalar expansion" if arg.is_scalar else "broadcast"
     stretch = Broadcast(arg.shape, node.shape, name)
-    return stretch.then(local)
+    return Composed(arg.shape, node.shape, name, stretch, local)
 
 
 def _scaling(node: E.Expr, arg: E.Expr, v: E.Expr, name: str) -> LinearMap:

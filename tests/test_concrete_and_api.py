@@ -71,10 +71,15 @@ def test_interned_expressions_are_shared() -> None:
     assert mc.vector("v", 3) is v
 
 
-def test_demo_main_job(capsys) -> None:
+def test_demo_main_job(capsys, tmp_path) -> None:
+    import shutil
+
     from matcalc import demo
 
-    assert demo.main() == 0
+    assert demo.main(tmp_path) == 0
     out = capsys.readouterr().out
+    assert "∂C/∂z2 = (r ⊙ σ′(z2))ᵀ =: δ2ᵀ" in out and "∂C/∂W1 = δ1 xᵀ" in out
+    assert (tmp_path / "two_layer_derivation.tex").exists()
+    assert (tmp_path / "two_layer_derivation.pdf").exists() == bool(shutil.which("pdflatex"))
     assert "∂C/∂W1 = " in out and "∂C/∂b2 = " in out and "∂C/∂w = " in out
     assert "all gradients agree with finite differences" in out
