@@ -48,7 +48,7 @@ from .dims import format_shape as _format_shape
 from .engine import grad, hessian, jacobian
 from .evaluator import evaluate
 from .expr import Expr, Variable, variables
-from .latex_printer import latex
+from .latex_printer import latex, markdown
 from .simplifier import simplify
 from .text_printer import text
 
@@ -63,7 +63,7 @@ __all__ = [
     "Step", "derive", "Expr", "MatcalcError",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
-    "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "matrix", "maximum", "norm", "ones",
+    "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum", "norm", "ones",
     "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",
     "text", "text_shape", "trace", "variables", "vector", "zeros",
 ]  # fmt: skip

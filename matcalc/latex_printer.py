@@ -139,7 +139,8 @@ def _(node: E.Add, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if isinstance(node.b, E.Neg):
         return Printed(f"{a.text} - {b.text[1:]}", SUM)
-    return Printed(f"{a.text} + {paren(b, PRODUCT, L, R)}", SUM)
+    right = f"{L}{b.text}{R}" if b.text.startswith("-") else paren(b, PRODUCT, L, R)
+    return Printed(f"{a.text} + {right}", SUM)
 
 
 @show.register
@@ -148,7 +149,8 @@ def _(node: E.Sub, args: list[Printed], ctx: Context) -> Printed:
     if prime is not None:
         return prime_latex(prime, ctx)
     a, b = args
-    return Printed(f"{a.text} - {paren(b, PRODUCT, L, R)}", SUM)
+    right = f"{L}{b.text}{R}" if b.text.startswith("-") else paren(b, PRODUCT, L, R)
+    return Printed(f"{a.text} - {right}", SUM)
 
 
 @show.register
@@ -171,7 +173,8 @@ def _(node: E.Div, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if node.b.is_scalar:
         return Printed(rf"\frac{{{a.text}}}{{{b.text}}}", ATOM)
-    return Printed(rf"{paren(a, POSTFIX, L, R)} \oslash {paren(b, POSTFIX, L, R)}", PRODUCT, "div")
+    left = a.text if a.kind == "div" else paren(a, POSTFIX, L, R)  # (a ⊘ b) ⊘ c reads left to right
+    return Printed(rf"{left} \oslash {paren(b, POSTFIX, L, R)}", PRODUCT, "div")
 
 
 @show.register
@@ -258,3 +261,8 @@ def _(node: E.Norm, args: list[Printed], ctx: Context) -> Printed:
 def latex(expr: E.Expr, names: dict[int, Printed] | None = None, top: bool = True) -> str:
     """The expression in LaTeX (math mode, no delimiters)."""
     return render(E.as_expr(expr, "latex"), show, names, top).text
+
+
+def markdown(expr: E.Expr) -> str:
+    """The expression as Markdown inline math: ``$...$``."""
+    return f"${latex(expr)}$"

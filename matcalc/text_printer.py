@@ -96,7 +96,8 @@ def _(node: E.Add, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if isinstance(node.b, E.Neg):
         return Printed(f"{a.text} − {args[1].text[1:]}", SUM)
-    return Printed(f"{a.text} + {paren(b, PRODUCT)}", SUM)
+    right = f"({b.text})" if b.text.startswith("−") else paren(b, PRODUCT)
+    return Printed(f"{a.text} + {right}", SUM)
 
 
 @show.register
@@ -105,7 +106,8 @@ def _(node: E.Sub, args: list[Printed], ctx: Context) -> Printed:
     if prime is not None:
         return prime_text(prime, ctx)
     a, b = args
-    return Printed(f"{a.text} − {paren(b, PRODUCT)}", SUM)
+    right = f"({b.text})" if b.text.startswith("−") else paren(b, PRODUCT)
+    return Printed(f"{a.text} − {right}", SUM)
 
 
 @show.register
