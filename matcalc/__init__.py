@@ -63,7 +63,8 @@ __all__ = [
     "Step", "derive", "Expr", "MatcalcError",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
-    "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum", "norm", "ones",
+    "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",
+    "norm", "ones",
     "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",
     "text", "text_shape", "trace", "variables", "vector", "zeros",
 ]  # fmt: skip
