@@ -91,7 +91,10 @@ def jacobian_of_difference(node: E.Expr, i: int) -> LinearMap | None:
 
 @rule(E.Mul)
 def jacobian_of_hadamard(node: E.Expr, i: int) -> LinearMap | None:
-    """∂(a ⊙ b)/∂a = diag(b), ∂(a ⊙ b)/∂b = diag(a)  (PH: Hadamard product)."""
+    """∂(a ⊙ b)/∂a = diag(b), ∂(a ⊙ b)/∂b = diag(a)  (PH: Hadamard product).
+
+    With a scalar operand c this is scalar expansion: ∂(c x)/∂x = c I, ∂(c x)/∂c = x.
+    """
     a, b = node.args
     other = b if i == 0 else a
     name = "scalar expansion" if a.is_scalar or b.is_scalar else "Hadamard product"
@@ -145,7 +148,7 @@ def jacobian_of_elementwise_function(node: E.Expr, i: int) -> LinearMap | None:
 
 @rule(E.MatMul)
 def jacobian_of_matrix_product(node: E.Expr, i: int) -> LinearMap | None:
-    """d(AB) = dA B + A dB: ∂(Wx)/∂x = W; gradients Ḡ Bᵀ for A and Aᵀ Ḡ for B  (MC 37)."""
+    """d(AB) = dA B + A dB: ∂(Wx)/∂x = W; gradients Ḡ Bᵀ for A and Aᵀ Ḡ for B  (MC §2.1)."""
     a, b = node.args
     if i == 0:
         return RightProduct(a.shape, node.shape, "matrix product", b)
@@ -170,28 +173,28 @@ def jacobian_of_sum_reduction(node: E.Expr, i: int) -> LinearMap | None:
 
 @rule(E.Trace)
 def jacobian_of_trace(node: E.Expr, i: int) -> LinearMap | None:
-    """∂tr(X)/∂X = I  (MC 100)."""
+    """∂tr(X)/∂X = I  (MC §2.5)."""
     (a,) = node.args
     return Gradient(a.shape, node.shape, "trace", s.identity(a.rows))
 
 
 @rule(E.Det)
 def jacobian_of_determinant(node: E.Expr, i: int) -> LinearMap | None:
-    """∂det(X)/∂X = det(X) X⁻ᵀ  (MC 49)."""
+    """∂det(X)/∂X = det(X) X⁻ᵀ  (MC §2.1.2)."""
     (a,) = node.args
     return Gradient(a.shape, node.shape, "determinant", s.mul(node, s.transpose(s.inv(a))))
 
 
 @rule(E.LogDet)
 def jacobian_of_log_determinant(node: E.Expr, i: int) -> LinearMap | None:
-    """∂log det(X)/∂X = X⁻ᵀ  (MC 57)."""
+    """∂log det(X)/∂X = X⁻ᵀ  (MC §2.1.2)."""
     (a,) = node.args
     return Gradient(a.shape, node.shape, "determinant", s.transpose(s.inv(a)))
 
 
 @rule(E.Inv)
 def jacobian_of_inverse(node: E.Expr, i: int) -> LinearMap | None:
-    """d(X⁻¹) = −X⁻¹ dX X⁻¹; the gradient is −X⁻ᵀ Ḡ X⁻ᵀ  (MC 59)."""
+    """d(X⁻¹) = −X⁻¹ dX X⁻¹; the gradient is −X⁻ᵀ Ḡ X⁻ᵀ  (MC §2.1)."""
     (a,) = node.args
     return Sandwich(a.shape, node.shape, "inverse", node)
 
@@ -212,7 +215,7 @@ def jacobian_of_diagonal_part(node: E.Expr, i: int) -> LinearMap | None:
 
 @rule(E.Norm)
 def jacobian_of_norm(node: E.Expr, i: int) -> LinearMap | None:
-    """∂‖x‖/∂x = xᵀ / ‖x‖  (MC 129; Frobenius: X / ‖X‖_F)."""
+    """∂‖x‖/∂x = xᵀ / ‖x‖  (MC §2.6; Frobenius: X / ‖X‖_F)."""
     (a,) = node.args
     return Gradient(a.shape, node.shape, "norm", s.div(a, node))
 
