@@ -34,6 +34,7 @@ from .constructors import (
     vector,
     zeros,
 )
+from .check import Verdict, check, equivalent
 from .derivation import Derivation, LatexError, Step, derive
 from .dims import (
     DeclarationError,
@@ -60,7 +61,7 @@ def text_shape(expr: Expr) -> str:
 
 __all__ = [
     "DeclarationError", "Derivation", "DerivativeError", "EvaluationError", "LatexError",
-    "Step", "derive", "Expr", "MatcalcError",
+    "Step", "Verdict", "check", "derive", "equivalent", "Expr", "MatcalcError",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",

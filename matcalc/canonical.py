@@ -1,0 +1,229 @@
+"""Canonical forms for deciding equality symbolically.
+
+``canonical(e)`` expands products over sums, pushes transposes down to the
+leaves, folds constants, writes a sum as its sorted, collected terms, sorts
+the factors of a Hadamard product, and rotates each trace of a product to
+its least cyclic form (tr(ABC) = tr(BCA) = tr(CᵀBᵀAᵀ)).  Two expressions
+with the same canonical form are equal; different forms prove nothing (the
+check then compares numbers).  Every rewrite here preserves values.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from . import expr as E
+
+Terms = list[tuple[sympy.Expr, E.Expr]]
+ONE = E.Const.make(sympy.Integer(1))
+
+
+def key(expr: E.Expr, memo: dict[int, str]) -> str:
+    """A total order on expressions: a string that spells the structure."""
+    for node in E.postorder(expr):
+        if id(node) in memo:
+            continue
+        params = ",".join(str(p) for p in node.params())
+        children = ",".join(memo[id(c)] for c in node.args)
+        memo[id(node)] = f"{type(node).__name__}[{params}]({children})"
+    return memo[id(expr)]
+
+
+class Normalizer:
+    def __init__(self) -> None:
+        self.memo: dict[int, E.Expr] = {}
+        self.keys: dict[int, str] = {}
+
+    def key(self, expr: E.Expr) -> str:
+        return key(expr, self.keys)
+
+    # -- sums of terms ----------
+    def terms(self, expr: E.Expr) -> Terms:
+        """expr (normalized) as Σ cᵢ mᵢ."""
+        out: Terms = []
+        stack: list[tuple[sympy.Expr, E.Expr]] = [(sympy.Integer(1), expr)]
+        while stack:
+            coef, item = stack.pop()
+            if isinstance(item, E.Add):
+                stack += [(coef, item.a), (coef, item.b)]
+            elif isinstance(item, E.Mul) and isinstance(item.a, E.Const):
+                stack.append((coef * item.a.value, item.b))
+            elif isinstance(item, E.Const):
+                out.append((coef * item.value, ONE))
+            elif isinstance(item, E.Zero):
+                continue
+            else:
+                out.append((coef, item))
+        return out
+
+    def total(self, terms: Terms, shape: tuple) -> E.Expr:
+        """The canonical sum: like terms collected, sorted, zero terms dropped."""
+        merged: dict[str, list] = {}
+        for coef, mono in terms:
+            k = self.key(mono)
+            if k in merged:
+                merged[k][0] = sympy.expand(merged[k][0] + coef)
+            else:
+                merged[k] = [sympy.expand(coef), mono]
+        pieces = []
+        for k in sorted(merged):
+            coef, mono = merged[k]
+            if coef == 0:
+                continue
+            if mono is ONE:
+                pieces.append(E.Const.make(coef))
+            elif coef == 1:
+                pieces.append(mono)
+            else:
+                pieces.append(E.Mul.make(E.Const.make(coef), mono))
+        if not pieces:
+            return E.Zero.make(*shape) if shape != (1, 1) else E.Const.make(sympy.Integer(0))
+        out = pieces[0]
+        for piece in pieces[1:]:
+            out = E.Add.make(out, piece)
+        if out.shape != shape:  # the terms that broadcast it cancelled
+            out = E.Mul.make(E.Ones.make(*shape), out)
+        return out
+
+    # -- products ----------
+    def hadamard(self, a: E.Expr, b: E.Expr) -> E.Expr:
+        """a ⊙ b with the factors sorted (units dropped where they do not broadcast)."""
+        shape = E.Mul.make(a, b).shape
+        factors = self._factors(a, E.Mul) + self._factors(b, E.Mul)
+        kept = [f for f in factors if f is not ONE and not isinstance(f, E.Ones)]
+        if not kept:
+            return ONE if shape == (1, 1) else E.Ones.make(*shape)
+        kept.sort(key=self.key)
+        out = kept[0]
+        for f in kept[1:]:
+            out = E.Mul.make(out, f)
+        if out.shape != shape:
+            out = E.Mul.make(E.Ones.make(*shape), out)
+        return out
+
+    def _factors(self, expr: E.Expr, kind: type) -> list[E.Expr]:
+        if isinstance(expr, kind) and not (kind is E.Mul and isinstance(expr.a, E.Const)):
+            return self._factors(expr.a, kind) + self._factors(expr.b, kind)
+        return [expr]
+
+    def matmul(self, a: E.Expr, b: E.Expr) -> E.Expr:
+        if a.is_scalar or b.is_scalar:
+            return self.hadamard(a, b)
+        chain = [f for f in self._factors(a, E.MatMul) + self._factors(b, E.MatMul)
+                 if not isinstance(f, E.Identity)]  # fmt: skip
+        if not chain:
+            return E.Identity.make(a.rows)
+        out = chain[0]
+        for f in chain[1:]:
+            out = E.MatMul.make(out, f)
+        return out
+
+    def product(self, a: E.Expr, b: E.Expr, combine) -> Terms:
+        """(Σ aᵢ)(Σ bⱼ) = Σ aᵢ bⱼ, each product of monomials made by combine."""
+        terms: Terms = []
+        for ca, ma in self.terms(a):
+            for cb, mb in self.terms(b):
+                mono = ONE if ma is ONE and mb is ONE else combine(ma, mb)
+                terms.append((ca * cb, mono))
+        return terms
+
+    # -- transposes pushed to the leaves ----------
+    def transpose(self, expr: E.Expr) -> E.Expr:
+        if expr.is_scalar or isinstance(expr, E.Identity | E.Diag):
+            return expr
+        if isinstance(expr, E.Transpose):
+            return expr.a
+        if isinstance(expr, E.Ones | E.Zero):
+            return type(expr).make(expr.cols, expr.rows)
+        if isinstance(expr, E.Add):
+            return E.Add.make(self.transpose(expr.a), self.transpose(expr.b))
+        if isinstance(expr, E.Mul):
+            return E.Mul.make(self.transpose(expr.a), self.transpose(expr.b))
+        if isinstance(expr, E.MatMul):
+            return E.MatMul.make(self.transpose(expr.b), self.transpose(expr.a))
+        if isinstance(expr, E.Div | E.Pow | E.Maximum):
+            return type(expr).make(self.transpose(expr.a), self.transpose(expr.b))
+        if isinstance(expr, E.Apply):
+            return E.Apply.make(expr.fn, self.transpose(expr.a))
+        if isinstance(expr, E.Inv):
+            return E.Inv.make(self.transpose(expr.a))
+        if isinstance(expr, E.Sum) and expr.axis is not None:
+            return E.Sum.make(self.transpose(expr.a), 1 - expr.axis)
+        return E.Transpose.make(expr)
+
+    # -- the walk ----------
+    def normalize(self, expr: E.Expr) -> E.Expr:
+        for node in E.postorder(expr):
+            if id(node) not in self.memo:
+                args = [self.memo[id(c)] for c in node.args]
+                self.memo[id(node)] = self._node(node, args)
+        return self.memo[id(expr)]
+
+    def _node(self, node: E.Expr, args: list[E.Expr]) -> E.Expr:  # noqa: C901 - one case a node
+        shape = node.shape
+        if isinstance(node, E.Add):
+            return self.total(self.terms(args[0]) + self.terms(args[1]), shape)
+        if isinstance(node, E.Sub):
+            return self.total(
+                self.terms(args[0]) + [(-c, m) for c, m in self.terms(args[1])], shape
+            )
+        if isinstance(node, E.Neg):
+            return self.total([(-c, m) for c, m in self.terms(args[0])], shape)
+        if isinstance(node, E.Mul):
+            return self.total(self.product(args[0], args[1], self.hadamard), shape)
+        if isinstance(node, E.MatMul):
+            return self.total(self.product(args[0], args[1], self.matmul), shape)
+        if isinstance(node, E.Div) and isinstance(args[1], E.Const) and args[1].value != 0:
+            return self.total([(c / args[1].value, m) for c, m in self.terms(args[0])], shape)
+        if isinstance(node, E.Div):
+            terms = [(c, E.Div.make(m, args[1])) for c, m in self.terms(args[0]) if m is not ONE]
+            terms += [(c, E.Div.make(ONE, args[1])) for c, m in self.terms(args[0]) if m is ONE]
+            return self.total(terms, shape)
+        if isinstance(node, E.Transpose):
+            (a,) = args
+            return self.total([(c, self.transpose(m)) for c, m in self.terms(a)], shape)
+        if isinstance(node, E.Trace):
+            return self.total([(c, self.trace(m)) for c, m in self.terms(args[0])], shape)
+        if isinstance(node, E.Sum):
+            (a,) = args
+            if node.axis is None:
+                terms = [(c, self._sum(m)) for c, m in self.terms(a)]
+                return self.total(terms, shape)
+            return E.Sum.make(a, node.axis) if a.shape != shape else a
+        if isinstance(node, E.Pow) and isinstance(args[1], E.Const) and args[1].value == 1:
+            return args[0]
+        if isinstance(node, E.Pow) and isinstance(args[1], E.Const) and args[1].value == 2:
+            return self.total(self.product(args[0], args[0], self.hadamard), shape)
+        if isinstance(node, E.Ones) and node.shape == (1, 1):
+            return ONE
+        return node.with_args(*args) if args else node
+
+    def _sum(self, mono: E.Expr) -> E.Expr:
+        if mono is ONE:
+            return ONE
+        if isinstance(mono, E.Transpose):
+            mono = mono.a
+        return mono if mono.is_scalar else E.Sum.make(mono, None)
+
+    def trace(self, mono: E.Expr) -> E.Expr:
+        """tr of a product, rotated to its least form (cyclic and transpose invariance)."""
+        if mono.is_scalar:
+            return mono
+        if isinstance(mono, E.Identity):
+            return E.Const.make(sympy.sympify(mono.n))
+        chain = self._factors(mono, E.MatMul)
+        reversed_chain = [self.transpose(f) for f in reversed(chain)]
+        candidates = []
+        for factors in (chain, reversed_chain):
+            for start in range(len(factors)):
+                rotated = factors[start:] + factors[:start]
+                out = rotated[0]
+                for f in rotated[1:]:
+                    out = E.MatMul.make(out, f)
+                candidates.append(out)
+        return E.Trace.make(min(candidates, key=self.key))
+
+
+def canonical(expr: E.Expr) -> E.Expr:
+    """The canonical form of expr (see the module's docstring)."""
+    return Normalizer().normalize(expr)

@@ -1,0 +1,402 @@
+"""Checking a hand derivation: a verdict, and a diagnosis a student can act on.
+
+``check(claim, f, X)`` decides in three stages: shapes first (a claim of the
+wrong shape is reported, not raised), then canonical forms (method
+"symbolic"), then numbers on several random size and value sets (method
+"numeric"; one size set has every dimension ≥ 3 and all different, so a
+transpose cannot pass by coincidence).  A wrong claim is tried against
+candidate corrections (transpose, sign, a constant factor, ⊙ for a matrix
+product and back, σ for σ′, a missing or extra term, the order of a matrix
+product); the first that fits is the diagnosis.  Otherwise the verdict
+carries a counterexample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from . import expr as E
+from . import simplifier as s
+from .canonical import Normalizer, canonical
+from .dims import DerivativeError, MatcalcError, format_shape, vector_length
+from .evaluator import evaluate_arrays
+from .functions import FUNCTIONS
+from .printing import derivative_of
+from .text_printer import text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """ok, a sentence a student can act on, and how it was decided."""
+
+    ok: bool
+    message: str
+    method: str  # "symbolic", "numeric" or "shape"
+    diagnosis: str = ""  # a short code: "transpose", "sign", "factor", ...
+    counterexample: dict | None = field(default=None, compare=False)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# -- sampling sizes and values ----------
+KINKED = ("relu", "abs", "step", "sign")
+
+
+def _symbols(*exprs: E.Expr) -> list[sympy.Symbol]:
+    found: set[sympy.Symbol] = set()
+    for e in exprs:
+        for node in E.postorder(e):
+            found |= {d for d in node.shape if isinstance(d, sympy.Symbol)}
+            if isinstance(node, E.Const):
+                found |= node.value.free_symbols
+    return sorted(found, key=str)
+
+
+def size_sets(symbols: list[sympy.Symbol], rng: np.random.Generator, count: int = 3):
+    """First every dimension ≥ 3 and all different, then random sizes 1..6."""
+    distinct = rng.permutation(np.arange(3, 3 + max(len(symbols), 4)))[: len(symbols)]
+    yield {d: int(v) for d, v in zip(symbols, distinct, strict=True)}
+    for _ in range(count - 1):
+        yield {d: int(rng.integers(1, 7)) for d in symbols}
+
+
+def _domains(exprs: list[E.Expr]) -> tuple[set[str], set[str]]:
+    """Names of variables that need positive values, and square ones that need
+    to be well conditioned (det, logdet, inv)."""
+    positive: set[str] = set()
+    conditioned: set[str] = set()
+    for e in exprs:
+        for node in E.postorder(e):
+            if isinstance(node, E.Apply) and node.fn in ("log", "sqrt"):
+                positive |= {v.name for v in E.iter_variables(node.a)}
+            if isinstance(node, E.Pow) and not (
+                isinstance(node.b, E.Const) and node.b.value.is_integer
+            ):
+                positive |= {v.name for v in E.iter_variables(node.a)}
+            if isinstance(node, E.Det | E.LogDet | E.Inv):
+                conditioned |= {v.name for v in E.iter_variables(node.a) if v.rows == v.cols}
+    return positive, conditioned
+
+
+def _kinks(exprs: list[E.Expr]) -> list[E.Expr]:
+    """The arguments whose sign flips a derivative: relu, abs, step, sign, max."""
+    found = []
+    for e in exprs:
+        for node in E.postorder(e):
+            if isinstance(node, E.Apply) and node.fn in KINKED:
+                found.append(node.a)
+            elif isinstance(node, E.Maximum):
+                found.append(E.Sub.make(node.a, node.b))
+    return found
+
+
+@dataclass
+class Sample:
+    sizes: dict
+    arrays: dict[str, np.ndarray]
+
+
+def samples(exprs: list[E.Expr], seed: int = 0, count: int = 3) -> Iterator[Sample]:
+    """Size and value sets that respect each function's domain, away from kinks."""
+    rng = np.random.default_rng(seed)
+    variables: dict[str, E.Variable] = {}
+    for e in exprs:
+        variables.update(E.variables(e))
+    positive, conditioned = _domains(exprs)
+    kinks = _kinks(exprs)
+    for sizes in size_sets(_symbols(*exprs), rng, count):
+        for _attempt in range(30):
+            arrays = {}
+            for name, var in sorted(variables.items()):
+                shape = tuple(d if isinstance(d, int) else sizes[d] for d in var.shape)
+                if name in conditioned:
+                    arrays[name] = 2 * np.eye(shape[0]) + 0.3 * rng.uniform(-1, 1, size=shape)
+                elif name in positive:
+                    arrays[name] = rng.uniform(0.5, 2.0, size=shape)
+                else:
+                    signs = rng.choice([-1.0, 1.0], size=shape)
+                    arrays[name] = signs * rng.uniform(0.3, 1.5, size=shape)
+            try:
+                near_kink = any(
+                    np.min(np.abs(evaluate_arrays(k, arrays, sizes))) < 0.05 for k in kinks
+                )
+            except MatcalcError:
+                near_kink = True
+            if not near_kink:
+                break
+        yield Sample(sizes, arrays)
+
+
+def _value(expr: E.Expr, sample: Sample) -> np.ndarray | None:
+    try:
+        with np.errstate(all="ignore"):
+            return evaluate_arrays(expr, sample.arrays, sample.sizes)
+    except MatcalcError:
+        return None
+
+
+def _close(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None or a.shape != b.shape:
+        return False
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return False
+    scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
+    return bool(np.max(np.abs(a - b), initial=0.0) <= 1e-7 * scale)
+
+
+# -- the check ----------
+def check(claim: object, f: object, x: E.Variable, name: str = "f", seed: int = 0) -> Verdict:
+    """Is claim the derivative of f w.r.t. x? grad for a scalar f, jacobian for a vector f."""
+    from .engine import _check_variable, grad, jacobian
+
+    f = E.as_expr(f, "check")
+    x = _check_variable("check", x)
+    claim = E.as_expr(claim, "check")
+    if f.is_scalar:
+        truth, label = grad(f, x), f"∂{name}/∂{x.name}"
+    elif vector_length(f.shape) is not None and vector_length(x.shape) is not None:
+        truth, label = jacobian(f, x), f"the Jacobian ∂{name}/∂{x.name}"
+    else:
+        raise DerivativeError(
+            f"check: f must be a scalar, or f and x vectors; f is {format_shape(f.shape)}"
+        )
+    unknown = _unknown_names(claim, f)
+    if unknown:
+        return Verdict(False, unknown, "shape", "unknown variable")
+    return compare(claim, truth, label, context=[f], seed=seed)
+
+
+def equivalent(e1: object, e2: object, seed: int = 0) -> Verdict:
+    """Are two expressions equal for all sizes and values? (e2 is taken as the reference.)"""
+    a, b = E.as_expr(e1, "equivalent"), E.as_expr(e2, "equivalent")
+    return compare(a, b, "the second expression", context=[], seed=seed)
+
+
+def _unknown_names(claim: E.Expr, f: E.Expr) -> str:
+    known = E.variables(f)
+    try:
+        used = E.variables(claim)
+    except MatcalcError as error:
+        return f"your answer uses one name for two shapes: {error}"
+    for var_name, var in used.items():
+        if var_name not in known:
+            return (
+                f"your answer uses {var_name}, which the function does not have "
+                f"(it has {', '.join(sorted(known)) or 'no variables'})"
+            )
+        if known[var_name] is not var:
+            return (
+                f"your answer uses {var_name} as {format_shape(var.shape)} but the function's "
+                f"{var_name} is {format_shape(known[var_name].shape)}"
+            )
+    return ""
+
+
+def compare(
+    claim: E.Expr, truth: E.Expr, label: str, context: list[E.Expr], seed: int = 0
+) -> Verdict:
+    claim = s.simplify(claim)
+    exprs = [claim, truth, *context]
+    sample_list = list(samples(exprs, seed))
+    values = [_value(truth, sm) for sm in sample_list]
+
+    def fits(candidate: E.Expr) -> bool:
+        return candidate.shape == truth.shape and all(
+            _close(_value(candidate, sm), v) for sm, v in zip(sample_list, values, strict=True)
+        )
+
+    if claim.shape != truth.shape:
+        found = _diagnose(claim, truth, label, fits, sample_list, values)
+        if found is not None:
+            return found
+        return Verdict(
+            False,
+            f"wrong shape: your result is {format_shape(claim.shape)} but {label} is "
+            f"{format_shape(truth.shape)}",
+            "shape",
+            "shape",
+        )
+    if canonical(claim) is canonical(truth):
+        return Verdict(
+            True, f"correct: your result equals {label} (same canonical form)", "symbolic"
+        )
+    if fits(claim):
+        return Verdict(True, f"correct: your result equals {label} on every test", "numeric")
+    found = _diagnose(claim, truth, label, fits, sample_list, values)
+    if found is not None:
+        return found
+    return _counterexample(claim, truth, label, sample_list, values)
+
+
+# -- diagnosis ----------
+def _substitute(expr: E.Expr, old: E.Expr, new: E.Expr) -> E.Expr:
+    done: dict[int, E.Expr] = {}
+    for node in E.postorder(expr):
+        if node is old:
+            done[id(node)] = new
+        else:
+            args = [done[id(a)] for a in node.args]
+            done[id(node)] = node.with_args(*args) if args else node
+    return done[id(expr)]
+
+
+def _try(build: Callable[[], E.Expr]) -> E.Expr | None:
+    try:
+        return build()
+    except MatcalcError:
+        return None
+
+
+def _nice(value: float) -> str:
+    fraction = Fraction(value).limit_denominator(12)
+    if abs(float(fraction) - value) > 1e-6 * max(1.0, abs(value)):
+        return f"{value:.6g}"
+    return str(fraction)
+
+
+def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
+    def wrong(message: str, code: str) -> Verdict:
+        return Verdict(False, message, "numeric", code)
+
+    transposed = _try(lambda: E.Transpose.make(claim))
+    if transposed is not None and fits(transposed):
+        return wrong(
+            f"your result is the transpose of {label}: transpose it (numerator vs "
+            "denominator layout)",
+            "transpose",
+        )
+    if claim.shape == truth.shape and fits(E.Neg.make(claim)):
+        return wrong(f"wrong sign: {label} is the negative of your result", "sign")
+    factor = _factor(claim, sample_list, values)
+    if factor is not None and fits(E.Mul.make(E.as_expr(factor), claim)):
+        shown = _nice(1 / factor)
+        return wrong(f"off by a factor of {shown}: your result is {shown} times {label}", "factor")
+    nodes = E.postorder(claim)
+    for node in nodes:
+        for candidate, message, code in _node_fixes(node):
+            fixed = _try(lambda node=node, candidate=candidate: _substitute(claim, node, candidate))
+            if fixed is not None and fits(fixed):
+                return wrong(message, code)
+    normalizer = Normalizer()
+    truth_terms = normalizer.terms(canonical(truth))
+    claim_terms = normalizer.terms(canonical(claim))
+    for coef, term in truth_terms:
+        piece = E.Mul.make(E.Const.make(coef), term) if coef != 1 else term
+        completed = _try(lambda piece=piece: E.Add.make(claim, piece))
+        if completed is not None and fits(completed):
+            return wrong(
+                f"a term is missing: {label} also has the term {text(piece)}", "missing term"
+            )
+    for coef, term in claim_terms:
+        piece = E.Mul.make(E.Const.make(coef), term) if coef != 1 else term
+        trimmed = _try(lambda piece=piece: E.Sub.make(claim, piece))
+        if trimmed is not None and fits(trimmed):
+            return wrong(f"an extra term: {text(piece)} does not belong in {label}", "extra term")
+    return None
+
+
+def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
+    """Local corrections of one node: the mistakes students make."""
+    if isinstance(node, E.Mul) and not (node.a.is_scalar or node.b.is_scalar):
+        a, b = node.args
+        for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
+            candidate = _try(lambda left=left, right=right: E.MatMul.make(left, right))
+            if candidate is not None:
+                yield (
+                    candidate,
+                    f"{text(node)} uses a Hadamard product ⊙ where a matrix product belongs: "
+                    f"{text(candidate)}",
+                    "hadamard for matrix product",
+                )
+    if isinstance(node, E.MatMul):
+        a, b = node.args
+        for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
+            candidate = _try(lambda left=left, right=right: E.Mul.make(left, right))
+            if candidate is not None:
+                yield (
+                    candidate,
+                    f"{text(node)} uses a matrix product where a Hadamard product ⊙ belongs: "
+                    f"{text(candidate)}",
+                    "matrix product for hadamard",
+                )
+        swapped = _try(lambda: E.MatMul.make(b, a))
+        if swapped is not None:
+            yield (
+                swapped,
+                f"the factors of {text(node)} are in the wrong order: {text(swapped)}",
+                "argument order",
+            )
+        swapped_t = _try(lambda: E.MatMul.make(E.Transpose.make(b), E.Transpose.make(a)))
+        if swapped_t is not None:
+            yield (
+                swapped_t,
+                f"the factors of {text(node)} are in the wrong order: {text(swapped_t)}",
+                "argument order",
+            )
+    if isinstance(node, E.Apply):
+        entry = FUNCTIONS[node.fn]
+        if entry.derivative is not None:
+            prime = entry.derivative(node.a, node)
+            shown = f"{entry.text}′({text(node.a)})"
+            yield (
+                prime,
+                f"{text(node)} should be its derivative {shown}",
+                "function for its derivative",
+            )
+    prime = derivative_of(node)
+    if prime is not None:
+        fn, z = prime
+        original = E.Apply.make(fn, z)
+        yield (
+            original,
+            f"{text(node)} should be {text(original)} itself, not its derivative",
+            "derivative for the function",
+        )
+
+
+def _factor(claim, sample_list, values) -> float | None:
+    for sm, v in zip(sample_list, values, strict=True):
+        c = _value(claim, sm)
+        if c is None or v is None or c.shape != v.shape:
+            return None
+        denominator = float(np.sum(c * c))
+        if denominator > 1e-12:
+            k = float(np.sum(c * v)) / denominator
+            return k if abs(k) > 1e-9 and abs(k - 1) > 1e-9 else None
+    return None
+
+
+def _counterexample(claim, truth, label, sample_list, values) -> Verdict:
+    for sm, v in zip(sample_list, values, strict=True):
+        c = _value(claim, sm)
+        if c is None or v is None:
+            continue
+        gap = np.abs(c - v)
+        index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+        if gap[index] <= 1e-7 * max(1.0, float(np.max(np.abs(v)))):
+            continue
+        sizes = ", ".join(f"{d} = {n}" for d, n in sm.sizes.items()) or "these sizes"
+        data = {
+            "sizes": {str(d): n for d, n in sm.sizes.items()},
+            "values": {k: a.tolist() for k, a in sm.arrays.items()},
+            "entry": index,
+            "claimed": float(c[index]),
+            "expected": float(v[index]),
+        }
+        message = (
+            f"not equal to {label}: with {sizes}, entry {index} of {label} is "
+            f"{float(v[index]):.6g} but your result gives {float(c[index]):.6g}"
+        )
+        return Verdict(False, message, "numeric", "counterexample", data)
+    return Verdict(
+        False, f"your result could not be evaluated where {label} can", "numeric", "domain"
+    )
