@@ -5,6 +5,7 @@ with numpy-like operators, ``grad`` / ``jacobian`` / ``hessian``, and the
 numpy reference evaluator.
 """
 
+from .check import Verdict, check, equivalent
 from .constructors import (
     abs,
     cos,
@@ -34,7 +35,6 @@ from .constructors import (
     vector,
     zeros,
 )
-from .check import Verdict, check, equivalent
 from .derivation import Derivation, LatexError, Step, derive
 from .dims import (
     DeclarationError,

@@ -118,11 +118,25 @@ class Normalizer:
             out = E.MatMul.make(out, f)
         return out
 
+    def full_terms(self, expr: E.Expr) -> Terms:
+        """The terms, each stretched to expr's shape (a broadcast term of a sum is
+        an outer product inside a matrix product, not a scalar factor)."""
+        out: Terms = []
+        for coef, mono in self.terms(expr):
+            if mono.shape != expr.shape:
+                mono = (
+                    E.Ones.make(*expr.shape)
+                    if mono is ONE
+                    else E.Mul.make(E.Ones.make(*expr.shape), mono)
+                )
+            out.append((coef, mono))
+        return out
+
     def product(self, a: E.Expr, b: E.Expr, combine) -> Terms:
         """(Σ aᵢ)(Σ bⱼ) = Σ aᵢ bⱼ, each product of monomials made by combine."""
         terms: Terms = []
-        for ca, ma in self.terms(a):
-            for cb, mb in self.terms(b):
+        for ca, ma in self.full_terms(a):
+            for cb, mb in self.full_terms(b):
                 mono = ONE if ma is ONE and mb is ONE else combine(ma, mb)
                 terms.append((ca * cb, mono))
         return terms

@@ -280,27 +280,62 @@ def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
     if factor is not None and fits(E.Mul.make(E.as_expr(factor), claim)):
         shown = _nice(1 / factor)
         return wrong(f"off by a factor of {shown}: your result is {shown} times {label}", "factor")
-    nodes = E.postorder(claim)
-    for node in nodes:
+    for node, fixed_node, message, code in _fixes(claim):
+        fixed = _try(lambda node=node, fixed_node=fixed_node: _substitute(claim, node, fixed_node))
+        if fixed is not None and fits(fixed):
+            return wrong(message, code)
+    if claim.shape == truth.shape:
+        return _missing_or_extra(claim, truth, label, fits)
+    return None
+
+
+def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, str, str]]:
+    """(node to replace, its replacement, message, code), for each local correction.
+
+    A correction applies to every use of a node, and also to each single use
+    (σ(z) may be right inside a − y and wrong as the factor next to it).
+    """
+    parents: dict[int, list[E.Expr]] = {}
+    for node in E.postorder(claim):
+        for child in node.args:
+            parents.setdefault(id(child), []).append(node)
+    for node in E.postorder(claim):
         for candidate, message, code in _node_fixes(node):
-            fixed = _try(lambda node=node, candidate=candidate: _substitute(claim, node, candidate))
-            if fixed is not None and fits(fixed):
-                return wrong(message, code)
+            yield node, candidate, message, code
+            for parent in parents.get(id(node), []):
+                for index, child in enumerate(parent.args):
+                    if child is node:
+                        args = list(parent.args)
+                        args[index] = candidate
+                        replaced = _try(lambda parent=parent, args=args: parent.with_args(*args))
+                        if replaced is not None:
+                            yield parent, replaced, message, code
+
+
+def _missing_or_extra(claim, truth, label, fits) -> Verdict | None:
+    """Compare the canonical terms: some of the truth's terms absent, or extra ones."""
     normalizer = Normalizer()
-    truth_terms = normalizer.terms(canonical(truth))
-    claim_terms = normalizer.terms(canonical(claim))
-    for coef, term in truth_terms:
-        piece = E.Mul.make(E.Const.make(coef), term) if coef != 1 else term
-        completed = _try(lambda piece=piece: E.Add.make(claim, piece))
-        if completed is not None and fits(completed):
-            return wrong(
-                f"a term is missing: {label} also has the term {text(piece)}", "missing term"
-            )
-    for coef, term in claim_terms:
-        piece = E.Mul.make(E.Const.make(coef), term) if coef != 1 else term
-        trimmed = _try(lambda piece=piece: E.Sub.make(claim, piece))
-        if trimmed is not None and fits(trimmed):
-            return wrong(f"an extra term: {text(piece)} does not belong in {label}", "extra term")
+    truth_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(canonical(truth))}
+    claim_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(canonical(claim))}
+
+    def part(terms: dict, keys: list[str]) -> E.Expr:
+        return s.simplify(normalizer.total([terms[k] for k in keys], truth.shape))
+
+    def same(k: str) -> bool:
+        return k in truth_terms and k in claim_terms and truth_terms[k][0] == claim_terms[k][0]
+
+    absent = [k for k in truth_terms if not same(k)]
+    surplus = [k for k in claim_terms if not same(k)]
+    if absent and not surplus:
+        missing = part(truth_terms, absent)
+        if fits(E.Add.make(claim, missing)):
+            message = f"a term is missing: {label} also has {text(missing)}"
+            return Verdict(False, message, "numeric", "missing term")
+    if surplus and not absent:
+        extra = part(claim_terms, surplus)
+        if fits(E.Sub.make(claim, extra)):
+            message = f"an extra term: {text(extra)} does not belong in {label}"
+            return Verdict(False, message, "numeric", "extra term")
     return None
 
 
@@ -314,7 +349,7 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
                 yield (
                     candidate,
                     f"{text(node)} uses a Hadamard product ⊙ where a matrix product belongs: "
-                    f"{text(candidate)}",
+                    f"{text(s.simplify(candidate))}",
                     "hadamard for matrix product",
                 )
     if isinstance(node, E.MatMul):
@@ -325,7 +360,7 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
                 yield (
                     candidate,
                     f"{text(node)} uses a matrix product where a Hadamard product ⊙ belongs: "
-                    f"{text(candidate)}",
+                    f"{text(s.simplify(candidate))}",
                     "matrix product for hadamard",
                 )
         swapped = _try(lambda: E.MatMul.make(b, a))

@@ -3,6 +3,7 @@ operations, with values that keep every function inside its domain."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 import matcalc as mc
@@ -143,3 +144,13 @@ def tree_depth(expr: mc.Expr) -> int:
     for node in postorder(expr):
         depth[id(node)] = 1 + max((depth[id(a)] for a in node.args), default=0)
     return depth[id(expr)]
+
+
+def values_for(seed: int, sizes: tuple[int, int]) -> dict:
+    rng = np.random.default_rng(seed)
+    bound = {n: sizes[0], m: sizes[1]}
+    out = {}
+    for shape, (var,) in VARIABLES.items():
+        concrete = tuple(bound.get(d, d) for d in shape)
+        out[var.name] = rng.uniform(-1, 1, size=concrete)
+    return out

@@ -6,20 +6,9 @@ import numpy as np
 from helpers import assert_close, check_gradients
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from random_trees import VARIABLES, m, n, tree_depth, trees
+from random_trees import n, tree_depth, trees, values_for
 
 import matcalc as mc
-
-
-def values_for(seed: int, sizes: tuple[int, int]) -> dict:
-    rng = np.random.default_rng(seed)
-    bound = {n: sizes[0], m: sizes[1]}
-    out = {}
-    for shape, (var,) in VARIABLES.items():
-        concrete = tuple(bound.get(d, d) for d in shape)
-        out[var.name] = rng.uniform(-1, 1, size=concrete)
-    return out
-
 
 SIZES = st.tuples(st.integers(1, 3), st.integers(1, 3))
 
