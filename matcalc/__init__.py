@@ -6,6 +6,7 @@ numpy reference evaluator.
 """
 
 from .check import Verdict, check, equivalent
+from .codegen import CompiledFunction, compile
 from .constructors import (
     abs,
     cos,
@@ -61,7 +62,8 @@ def text_shape(expr: Expr) -> str:
 
 __all__ = [
     "DeclarationError", "Derivation", "DerivativeError", "EvaluationError", "LatexError",
-    "Step", "Verdict", "check", "derive", "equivalent", "Expr", "MatcalcError",
+    "Step", "Verdict", "check", "compile", "CompiledFunction", "derive", "equivalent", "Expr",
+    "MatcalcError",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",

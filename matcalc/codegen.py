@@ -1,0 +1,391 @@
+"""Numeric code through sympy's ``lambdify``: ``mc.compile(f, wrt=[...])``.
+
+Each matcalc node is lowered to a sympy function application over symbols
+that stand for arrays (so sympy never reorders a matrix product), and a
+NumPy printer that knows every node prints it: ``@`` for matrix products,
+ufuncs for elementwise functions (σ through tanh, stable), ``.sum(axis,
+keepdims=True)`` for sums, trace, det, logdet, inv, and broadcasting for
+ones vectors and diag(v) products, which are never materialised.  The
+common subexpressions are the expression DAG's shared nodes (interning makes
+them the same object), handed to lambdify as its ``cse``, so the forward
+pass's z and σ(z) are computed once and reused by the backward pass, one
+line per intermediate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+from . import expr as E
+from . import simplifier as s
+from .dims import EvaluationError, ShapeError, format_shape
+from .evaluator import stable_logsumexp, stable_softmax
+
+
+# -- sympy stand-ins for matcalc operations ----------
+class ArrayOp(sympy.Function):
+    """An operation on arrays; sympy treats it as an opaque function."""
+
+    is_commutative = False
+
+
+def _op(name: str, arity: int) -> type[ArrayOp]:
+    return type(name, (ArrayOp,), {"nargs": arity})
+
+
+OPS = {
+    name: _op(name, arity)
+    for name, arity in [
+        ("mc_add", 2), ("mc_sub", 2), ("mc_mul", 2), ("mc_div", 2), ("mc_pow", 2),
+        ("mc_maximum", 2), ("mc_neg", 1), ("mc_matmul", 2), ("mc_transpose", 1),
+        ("mc_sum", 1), ("mc_sum0", 1), ("mc_sum1", 1), ("mc_trace", 1), ("mc_det", 1),
+        ("mc_logdet", 1), ("mc_inv", 1), ("mc_diag", 1), ("mc_diagpart", 1), ("mc_norm", 1),
+        ("mc_softmax", 1), ("mc_logsumexp", 1), ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
+        ("mc_dscale", 2), ("mc_scaled", 2), ("mc_rowbroadcast", 2), ("mc_colbroadcast", 2),
+        ("mc_dim", 2),
+    ] + [(f"mc_{fn}", 1) for fn in (
+        "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "step", "sign",
+        "softplus",
+    )]
+}  # fmt: skip
+
+
+class MatcalcNumPyPrinter(NumPyPrinter):
+    """NumPy code for the array operations (sympy 1.14's printer knows none of them)."""
+
+    def _p(self, expr: sympy.Basic) -> str:
+        return self._print(expr)
+
+    def _infix(self, expr: sympy.Basic, op: str) -> str:
+        a, b = expr.args
+        return f"({self._p(a)} {op} {self._p(b)})"
+
+    def _print_mc_add(self, e):
+        return self._infix(e, "+")  # noqa: E704
+
+    def _print_mc_sub(self, e):
+        return self._infix(e, "-")  # noqa: E704
+
+    def _print_mc_mul(self, e):
+        return self._infix(e, "*")  # noqa: E704
+
+    def _print_mc_div(self, e):
+        return self._infix(e, "/")  # noqa: E704
+
+    def _print_mc_pow(self, e):
+        return self._infix(e, "**")  # noqa: E704
+
+    def _print_mc_matmul(self, e):
+        return self._infix(e, "@")  # noqa: E704
+
+    def _print_mc_neg(self, e):
+        return f"(-{self._p(e.args[0])})"  # noqa: E704
+
+    def _print_mc_transpose(self, e):
+        return f"{self._p(e.args[0])}.T"  # noqa: E704
+
+    def _call(self, e, fn: str, extra: str = "") -> str:
+        return f"{self._module_format(fn)}({', '.join(self._p(a) for a in e.args)}{extra})"
+
+    def _print_mc_maximum(self, e):
+        return self._call(e, "numpy.maximum")  # noqa: E704
+
+    def _print_mc_exp(self, e):
+        return self._call(e, "numpy.exp")  # noqa: E704
+
+    def _print_mc_log(self, e):
+        return self._call(e, "numpy.log")  # noqa: E704
+
+    def _print_mc_tanh(self, e):
+        return self._call(e, "numpy.tanh")  # noqa: E704
+
+    def _print_mc_sin(self, e):
+        return self._call(e, "numpy.sin")  # noqa: E704
+
+    def _print_mc_cos(self, e):
+        return self._call(e, "numpy.cos")  # noqa: E704
+
+    def _print_mc_sqrt(self, e):
+        return self._call(e, "numpy.sqrt")  # noqa: E704
+
+    def _print_mc_abs(self, e):
+        return self._call(e, "numpy.abs")  # noqa: E704
+
+    def _print_mc_sign(self, e):
+        return self._call(e, "numpy.sign")  # noqa: E704
+
+    def _print_mc_relu(self, e):
+        return self._call(e, "numpy.maximum", ", 0.0")  # noqa: E704
+
+    def _print_mc_step(self, e):
+        return f"({self._p(e.args[0])} > 0.0)"  # noqa: E704
+
+    def _print_mc_sigmoid(self, e):
+        # σ(z) = (1 + tanh(z/2)) / 2: one ufunc, and no overflow for any z.
+        tanh = self._module_format("numpy.tanh")
+        return f"(0.5 + 0.5 * {tanh}(0.5 * {self._p(e.args[0])}))"
+
+    def _print_mc_softplus(self, e):
+        return self._call(e, "numpy.logaddexp").replace("logaddexp(", "logaddexp(0.0, ", 1)
+
+    def _print_mc_sum(self, e):
+        return f"{self._p(e.args[0])}.sum(keepdims=True)"  # noqa: E704
+
+    def _print_mc_sum0(self, e):
+        return f"{self._p(e.args[0])}.sum(axis=0, keepdims=True)"  # noqa: E704
+
+    def _print_mc_sum1(self, e):
+        return f"{self._p(e.args[0])}.sum(axis=1, keepdims=True)"  # noqa: E704
+
+    def _print_mc_trace(self, e):
+        return f"{self._module_format('numpy.trace')}({self._p(e.args[0])}).reshape(1, 1)"
+
+    def _print_mc_det(self, e):
+        return f"{self._module_format('numpy.linalg.det')}({self._p(e.args[0])}).reshape(1, 1)"
+
+    def _print_mc_logdet(self, e):
+        slogdet = self._module_format("numpy.linalg.slogdet")
+        return f"{slogdet}({self._p(e.args[0])})[1].reshape(1, 1)"
+
+    def _print_mc_inv(self, e):
+        return self._call(e, "numpy.linalg.inv")  # noqa: E704
+
+    def _print_mc_diag(self, e):
+        return self._call(e, "numpy.diagflat")  # noqa: E704
+
+    def _print_mc_diagpart(self, e):
+        return f"{self._module_format('numpy.diagonal')}({self._p(e.args[0])}).reshape(-1, 1)"
+
+    def _print_mc_norm(self, e):
+        sqrt = self._module_format("numpy.sqrt")
+        a = self._p(e.args[0])
+        return f"{sqrt}(({a} * {a}).sum(keepdims=True))"
+
+    def _print_mc_softmax(self, e):
+        return f"_softmax({self._p(e.args[0])})"  # noqa: E704
+
+    def _print_mc_logsumexp(self, e):
+        return f"_logsumexp({self._p(e.args[0])})"  # noqa: E704
+
+    def _print_mc_ones(self, e):
+        return f"{self._module_format('numpy.ones')}(({self._p(e.args[0])}, {self._p(e.args[1])}))"
+
+    def _print_mc_zeros(self, e):
+        return f"{self._module_format('numpy.zeros')}(({self._p(e.args[0])}, {self._p(e.args[1])}))"
+
+    def _print_mc_eye(self, e):
+        return self._call(e, "numpy.eye")  # noqa: E704
+
+    def _print_mc_dscale(self, e):
+        """diag(v) M = v ⊙ M (v a column): no n×n matrix."""
+        v, m = e.args
+        return f"({self._p(v)} * {self._p(m)})"
+
+    def _print_mc_scaled(self, e):
+        """M diag(v) = M ⊙ vᵀ."""
+        m, v = e.args
+        return f"({self._p(m)} * {self._p(v)}.T)"
+
+    def _print_mc_rowbroadcast(self, e):
+        """𝟏 g for a row g: the row repeated down r rows, as a broadcast view."""
+        rows, g = e.args
+        g_text = self._p(g)
+        broadcast = self._module_format("numpy.broadcast_to")
+        return f"{broadcast}({g_text}, ({self._p(rows)}, {g_text}.shape[1]))"
+
+    def _print_mc_colbroadcast(self, e):
+        """g 𝟏ᵀ for a column g: the column repeated across c columns."""
+        g, cols = e.args
+        g_text = self._p(g)
+        broadcast = self._module_format("numpy.broadcast_to")
+        return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._p(cols)}))"
+
+    def _print_mc_dim(self, e):
+        array, axis = e.args
+        return f"{self._p(array)}.shape[{int(axis)}]"
+
+    def _print_Rational(self, e):  # noqa: N802 - sympy's printer protocol
+        return repr(float(e))
+
+    def _print_Integer(self, e):  # noqa: N802
+        return f"{int(e)}.0" if abs(int(e)) < 2**53 else repr(float(e))
+
+    def _print_Float(self, e):  # noqa: N802
+        return repr(float(e))
+
+
+# -- lowering ----------
+class Lowering:
+    """matcalc nodes → sympy expressions over array symbols, with the DAG's sharing."""
+
+    def __init__(self, variables: Mapping[str, E.Variable]) -> None:
+        self.symbols = {name: sympy.Symbol(name) for name in variables}
+        self.variables = variables
+        self.dim_sources: dict[sympy.Symbol, sympy.Basic] = {}
+        for name, var in sorted(variables.items()):
+            for axis, dim in enumerate(var.shape):
+                if isinstance(dim, sympy.Symbol) and dim not in self.dim_sources:
+                    self.dim_sources[dim] = OPS["mc_dim"](self.symbols[name], axis)
+
+    def size(self, dim: object) -> sympy.Basic:
+        if isinstance(dim, int):
+            return sympy.Integer(dim)
+        if dim not in self.dim_sources:
+            raise EvaluationError(f"compile: the size {dim} is not the size of any argument")
+        return self.dim_sources[dim]
+
+    def constant(self, value: sympy.Expr) -> sympy.Basic:
+        if value.free_symbols:
+            return value.subs({d: self.size(d) for d in value.free_symbols})
+        return value
+
+    def node(self, node: E.Expr, args: list[sympy.Basic]) -> sympy.Basic:  # noqa: C901
+        op = OPS
+        if isinstance(node, E.Variable):
+            return self.symbols[node.name]
+        if isinstance(node, E.Const):
+            return self.constant(node.value)
+        if isinstance(node, E.Ones):
+            return op["mc_ones"](self.size(node.rows), self.size(node.cols))
+        if isinstance(node, E.Zero):
+            return op["mc_zeros"](self.size(node.rows), self.size(node.cols))
+        if isinstance(node, E.Identity):
+            return op["mc_eye"](self.size(node.n))
+        if isinstance(node, E.Apply):
+            return op[f"mc_{node.fn}"](*args)
+        if isinstance(node, E.MatMul):
+            a, b = node.args
+            if isinstance(a, E.Diag):
+                return op["mc_dscale"](args[0].args[0], args[1])
+            if isinstance(b, E.Diag):
+                return op["mc_scaled"](args[0], args[1].args[0])
+            if isinstance(a, E.Ones) and a.cols == 1:
+                return op["mc_rowbroadcast"](self.size(a.rows), args[1])
+            if isinstance(b, E.Ones) and b.rows == 1:
+                return op["mc_colbroadcast"](args[0], self.size(b.cols))
+            return op["mc_matmul"](*args)
+        if isinstance(node, E.Sum):
+            name = {None: "mc_sum", 0: "mc_sum0", 1: "mc_sum1"}[node.axis]
+            return op[name](*args)
+        simple = {
+            E.Add: "mc_add", E.Sub: "mc_sub", E.Mul: "mc_mul", E.Div: "mc_div", E.Pow: "mc_pow",
+            E.Maximum: "mc_maximum", E.Neg: "mc_neg", E.Transpose: "mc_transpose",
+            E.Trace: "mc_trace", E.Det: "mc_det", E.LogDet: "mc_logdet", E.Inv: "mc_inv",
+            E.Diag: "mc_diag", E.DiagPart: "mc_diagpart", E.Norm: "mc_norm",
+            E.Softmax: "mc_softmax", E.LogSumExp: "mc_logsumexp",
+        }  # fmt: skip
+        return op[simple[type(node)]](*args)
+
+
+def _inline(node: E.Expr) -> bool:
+    """Cheap nodes that read better inline than as their own line."""
+    if not node.args:
+        return True
+    if isinstance(node, E.Transpose) and not node.a.args:
+        return True  # xᵀ is a view
+    return isinstance(node, E.Diag)  # only ever printed inside a product
+
+
+def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
+    """The lowered outputs, and the assignments (symbol, expression), one per shared node."""
+    lowering = Lowering(variables)
+    order = E.postorder(*outputs)
+    uses: dict[int, int] = {}
+    for node in order:
+        for child in node.args:
+            uses[id(child)] = uses.get(id(child), 0) + 1
+    roots = {id(o) for o in outputs}
+    done: dict[int, sympy.Basic] = {}
+    assignments: list[tuple[sympy.Symbol, sympy.Basic]] = []
+    taken = set(variables)
+    counter = 0
+    for node in order:
+        value = lowering.node(node, [done[id(c)] for c in node.args])
+        shared = uses.get(id(node), 0) > 1 or (id(node) in roots and node.args)
+        if shared and not _inline(node):
+            while f"t{counter}" in taken:
+                counter += 1
+            symbol = sympy.Symbol(f"t{counter}")
+            counter += 1
+            assignments.append((symbol, value))
+            value = symbol
+        done[id(node)] = value
+    return [done[id(o)] for o in outputs], assignments, lowering.symbols
+
+
+# -- the compiled function ----------
+class CompiledFunction:
+    """``fn(**values) -> (value, grads)``; ``fn.source`` is the generated code;
+    ``fn.raw(*arrays)`` skips the argument checks (arrays in ``fn.arguments`` order)."""
+
+    def __init__(self, f: E.Expr, wrt: Sequence[E.Variable], raw, source: str, names: list[str]):
+        self.function = f
+        self.wrt = list(wrt)
+        self.raw = raw
+        self.source = source
+        self.arguments = names
+        self.variables = E.variables(f)
+
+    def arrays(self, values: Mapping[str, Any]) -> list[np.ndarray]:
+        """The arguments, checked: every variable by name, each of its declared shape."""
+        from .evaluator import _fit, bind_dims
+
+        unknown = sorted(set(values) - set(self.variables))
+        if unknown:
+            raise EvaluationError(
+                f"compiled function: unknown argument {', '.join(unknown)} (it takes "
+                f"{', '.join(self.arguments)})"
+            )
+        missing = [name for name in self.arguments if name not in values]
+        if missing:
+            raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
+        arrays = {name: _fit(self.variables[name], values[name]) for name in self.arguments}
+        try:
+            bind_dims(self.variables, arrays, {})
+        except ShapeError as error:
+            raise ShapeError(f"compiled function: {error}".replace("evaluate: ", "")) from None
+        return [arrays[name] for name in self.arguments]
+
+    def __call__(self, **values: Any):
+        value, *grads = self.raw(*self.arrays(values))
+        value = float(value[0, 0]) if self.function.is_scalar else value
+        return value, tuple(grads)
+
+
+def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # noqa: A001
+    """Generated numpy code returning (value of f, gradients in wrt order)."""
+    from .engine import _check_variable, grad
+
+    f = E.as_expr(f, "compile")
+    wrt = [_check_variable("compile", v) for v in wrt]
+    if wrt and not f.is_scalar:
+        raise ShapeError(
+            f"compile: gradients need a scalar f, but {E.describe(f)} is {format_shape(f.shape)}"
+        )
+    variables = E.variables(f)
+    for v in wrt:
+        if v.name not in variables:
+            variables[v.name] = v  # its gradient is zero, but it is still an argument
+    grads = list(grad(f, wrt)) if wrt else []
+    outputs = [s.simplify(f), *grads]
+    lowered, assignments, symbols = lower(outputs, variables)
+    names = sorted(variables)
+    printer = MatcalcNumPyPrinter({"fully_qualified_modules": False, "inline": True})
+    helpers = {"_softmax": stable_softmax, "_logsumexp": stable_logsumexp}
+    function = sympy.lambdify(
+        [symbols[n] for n in names],
+        lowered,
+        modules=[helpers, "numpy"],
+        printer=printer,
+        cse=lambda exprs: (assignments, list(exprs)),
+        docstring_limit=0,
+    )
+    import inspect
+
+    source = inspect.getsource(function)
+    return CompiledFunction(f, wrt, function, source, names)
