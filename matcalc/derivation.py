@@ -443,10 +443,18 @@ def choose_names(
     seen: dict[str, int] = {}
     names = Names()
     symbols: dict[int, Symbol] = {}
+    layered = counts.get("preactivation", 0) > 1 or counts.get("activation", 0) > 1
+    layer_of: dict[int, int] = {}  # a layer's activation takes its preactivation's index
     for node in named:
         role = roles[id(node)]
         seen[role] = seen.get(role, 0) + 1
         index = seen[role] if counts[role] > 1 else None
+        if role == "activation" and layered and node.args and id(node.args[0]) in layer_of:
+            index = layer_of[id(node.args[0])]
+        elif role in ("activation", "preactivation") and layered:
+            index = seen[role]
+        if role == "preactivation" and index is not None:
+            layer_of[id(node)] = index
         symbols[id(node)] = _symbol(LETTERS[role], index, node)
         names.add(node, symbols[id(node)])
     symbols[id(f)] = root

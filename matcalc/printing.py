@@ -26,7 +26,10 @@ def paren(child: Printed, minimum: int, left: str = "(", right: str = ")") -> st
 
 
 def product_operand(child: Printed, kind: str, left: str = "(", right: str = ")") -> str:
-    """Operands of an associative product of the same kind need no parentheses."""
+    """Operands of an associative product of the same kind need no parentheses
+    (a negated factor does: A (−B), never A −B)."""
+    if child.text[:1] in "−-":
+        return f"{left}{child.text}{right}"
     if child.prec > PRODUCT or (child.prec == PRODUCT and child.kind == kind):
         return child.text
     return f"{left}{child.text}{right}"

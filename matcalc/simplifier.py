@@ -252,6 +252,23 @@ def collect_like_terms(node: E.Expr) -> E.Expr | None:
     if not terms:
         return zero(node.shape)
     terms.sort(key=lambda ct: _negative(ct[0]))  # stable: positive terms lead
+    common = _common_factor(terms)
+    if common is not None:  # c a − c b = c (a − b): one scaling, as the textbook writes it
+        inner = _rebuild_sum([(coef / common, term) for coef, term in terms], node.shape)
+        return mul(const(common), inner)
+    return _rebuild_sum(terms, node.shape)
+
+
+def _common_factor(terms: list[tuple[sympy.Expr, E.Expr]]) -> sympy.Expr | None:
+    if len(terms) < 2:
+        return None
+    magnitude = abs(terms[0][0])
+    if magnitude == 1 or any(abs(coef) != magnitude for coef, _ in terms):
+        return None
+    return magnitude
+
+
+def _rebuild_sum(terms: list[tuple[sympy.Expr, E.Expr]], shape: Shape) -> E.Expr:
     first_coef, first_term = terms[0]
     result = (
         _scaled(first_coef, first_term)
@@ -263,8 +280,8 @@ def collect_like_terms(node: E.Expr) -> E.Expr | None:
             result = E.Sub.make(result, _scaled(-coef, term))
         else:
             result = E.Add.make(result, _scaled(coef, term))
-    if result.shape != node.shape:  # dropped terms were what broadcast it
-        result = E.Mul.make(E.Ones.make(*node.shape), result)
+    if result.shape != shape:  # dropped terms were what broadcast it
+        result = E.Mul.make(E.Ones.make(*shape), result)
     return result
 
 
@@ -444,12 +461,26 @@ def matmul_scalar(node: E.Expr) -> E.Expr | None:
     if a.is_scalar or b.is_scalar:
         return mul(a, b) if a.is_scalar else mul(b, a)
     for factor, rest, left in ((a, b, True), (b, a, False)):
-        if isinstance(factor, E.Mul) and factor.a.is_scalar and not factor.b.is_scalar:
+        # (c A) B = c (A B) for a structural or atomic A; a computed A (a δ) keeps
+        # its factor, so the node is shared with the layer below (W₂ᵀ δ₂, not c W₂ᵀ …).
+        if (
+            isinstance(factor, E.Mul)
+            and factor.a.is_scalar
+            and not factor.b.is_scalar
+            and _atomic(factor.b)
+        ):
             inner = matmul(factor.b, rest) if left else matmul(rest, factor.b)
             return mul(factor.a, inner)
         if isinstance(factor, E.Neg):
             return neg(matmul(factor.a, rest) if left else matmul(rest, factor.a))
     return None
+
+
+def _atomic(x: E.Expr) -> bool:
+    """A leaf, a transposed leaf, or a structured matrix (I, diag, 𝟏)."""
+    if isinstance(x, E.Transpose):
+        x = x.a
+    return not x.args or isinstance(x, E.Identity | E.Diag | E.Ones)
 
 
 @rewrite(E.MatMul, "diagonal product")

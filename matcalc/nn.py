@@ -1,0 +1,209 @@
+"""A small multilayer perceptron whose backpropagation is derived by the engine.
+
+``Network([64, 32, 10], activation="relu", cost="cross_entropy")`` builds the
+cost of a batch (one example per column; biases broadcast across it),
+derives its gradient with respect to every weight and bias in one reverse
+sweep (Nielsen's BP1–BP4 come out of the chain rule, δ reused layer to
+layer), compiles forward and backward numpy functions through
+``mc.compile``, and trains with minibatch SGD.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import constructors as C
+from . import expr as E
+from .codegen import CompiledFunction
+from .codegen import compile as compile_expression
+from .derivation import Derivation, derive
+from .dims import DeclarationError, ShapeError, dims
+
+ACTIVATIONS = {"sigmoid": C.sigmoid, "tanh": C.tanh, "relu": C.relu}
+COSTS = ("quadratic", "cross_entropy")
+
+
+@dataclass
+class History:
+    """What training did: one record per epoch."""
+
+    epochs: list[dict] = field(default_factory=list)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.epochs[index]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def column(self, key: str) -> list[float]:
+        return [record[key] for record in self.epochs]
+
+
+class Network:
+    """An MLP: z = W a + b, a = f(z) per layer; the cost is averaged over the batch."""
+
+    def __init__(self, sizes: list[int], activation: str = "sigmoid", cost: str = "quadratic"):
+        if len(sizes) < 2 or not all(isinstance(k, int) and k > 0 for k in sizes):
+            raise DeclarationError(f"Network: sizes must be two or more positive ints, got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise DeclarationError(
+                f"Network: activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
+            )
+        if cost not in COSTS:
+            raise DeclarationError(f"Network: cost must be one of {', '.join(COSTS)}, got {cost!r}")
+        self.sizes, self.activation, self.cost_name = list(sizes), activation, cost
+        batch = dims("B")
+        self.X = C.matrix("X", sizes[0], batch)
+        self.Y = C.matrix("Y", sizes[-1], batch)
+        self.weights = [C.matrix(f"W{i}", sizes[i], sizes[i - 1]) for i in range(1, len(sizes))]
+        self.biases = [C.vector(f"b{i}", sizes[i]) for i in range(1, len(sizes))]
+        act = ACTIVATIONS[activation]
+        a: E.Expr = self.X
+        for i, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = W @ a + b
+            last = i == len(self.weights) - 1
+            a = z if last and cost == "cross_entropy" else act(z)
+        if cost == "quadratic":
+            self.output = a
+            self.cost = C.sum((a - self.Y) ** 2) / (2 * batch)
+        else:  # softmax with cross-entropy: per column logsumexp(z) − yᵀz (y one-hot)
+            self.output = C.softmax(a)
+            self.cost = (C.sum(C.logsumexp(a)) - C.sum(self.Y * a)) / batch
+        self.parameters = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
+        self._derivation: Derivation | None = None
+        self._backward: CompiledFunction | None = None
+        self._forward: CompiledFunction | None = None
+
+    # -- the mathematics ------------------------------------------------------------------------
+    def derivation(self) -> Derivation:
+        """The gradient of the cost w.r.t. every W and b, step by step (BP1–BP4)."""
+        if self._derivation is None:
+            self._derivation = derive(self.cost, self.parameters, name="C")
+        return self._derivation
+
+    def equations(self) -> list[str]:
+        """Nielsen's four equations as the derivation found them, one line each."""
+        lines = []
+        layers = len(self.weights)
+        for step in self.derivation().steps:
+            if step.define is not None:
+                index = step.define.text.rstrip("ᵀ")[1:] or str(layers)
+                tag = "BP1" if index == str(layers) else "BP2"
+                lines.append(
+                    f"{tag}  {step.define.text.rstrip('ᵀ')} = {step.pieces[-1].text(step.names)}"
+                )
+            elif "result" in step.rule + step.note:
+                tag = "BP4" if step.pieces[0].den.text.startswith("W") else "BP3"
+                lines.append(f"{tag}  {step.formula()}")
+        return lines
+
+    # -- numbers -----------------------------------------------------------------------------------
+    def compile(self) -> tuple[Callable, Callable]:
+        """forward(params, X) → the output; backward(params, X, Y) → (cost, gradients)."""
+        if self._backward is None:
+            self._backward = compile_expression(self.cost, wrt=self.parameters)
+            self._forward = compile_expression(self.output)
+        backward_fn, forward_fn = self._backward, self._forward
+        order = backward_fn.arguments
+        forward_order = forward_fn.arguments
+        names = [p.name for p in self.parameters]
+
+        def forward(params: dict, X: np.ndarray) -> np.ndarray:
+            arrays = {**params, "X": X}
+            return forward_fn.raw(*[arrays[n] for n in forward_order])[0]
+
+        def backward(params: dict, X: np.ndarray, Y: np.ndarray):
+            arrays = {**params, "X": X, "Y": Y}
+            value, *grads = backward_fn.raw(*[arrays[n] for n in order])
+            return float(value[0, 0]), dict(zip(names, grads, strict=True))
+
+        forward.source = forward_fn.source  # type: ignore[attr-defined]
+        backward.source = backward_fn.source  # type: ignore[attr-defined]
+        backward.checked = backward_fn  # type: ignore[attr-defined]
+        return forward, backward
+
+    def init_params(self, seed: int = 0) -> dict[str, np.ndarray]:
+        """Weights N(0, 1/fan_in) (He for relu: 2/fan_in), biases zero."""
+        rng = np.random.default_rng(seed)
+        gain = 2.0 if self.activation == "relu" else 1.0
+        params = {}
+        for W, b in zip(self.weights, self.biases, strict=True):
+            fan_in = W.shape[1]
+            params[W.name] = rng.normal(0.0, np.sqrt(gain / fan_in), size=W.shape)
+            params[b.name] = np.zeros(b.shape)
+        return params
+
+    def check_batch(self, X: np.ndarray, Y: np.ndarray | None = None) -> None:
+        if X.ndim != 2 or X.shape[0] != self.sizes[0]:
+            raise ShapeError(
+                f"Network: X must be ({self.sizes[0]}, batch), one example per column; got "
+                f"{X.shape}"
+            )
+        if Y is not None and (Y.ndim != 2 or Y.shape != (self.sizes[-1], X.shape[1])):
+            raise ShapeError(f"Network: Y must be ({self.sizes[-1]}, {X.shape[1]}); got {Y.shape}")
+
+    def accuracy(self, params: dict, X: np.ndarray, labels: np.ndarray) -> float:
+        forward, _ = self.compile()
+        return float(np.mean(np.argmax(forward(params, X), axis=0) == labels))
+
+    def train(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        epochs: int = 10,
+        lr: float = 0.5,
+        batch_size: int = 32,
+        seed: int = 0,
+        X_test: np.ndarray | None = None,
+        Y_test: np.ndarray | None = None,
+        params: dict | None = None,
+        log: Callable[[str], None] | None = print,
+    ) -> tuple[dict, History]:
+        """Minibatch SGD: W ← W − lr ∂C/∂W per batch; a readout per epoch."""
+        self.check_batch(X, Y)
+        _, backward = self.compile()
+        params = {k: v.copy() for k, v in (params or self.init_params(seed)).items()}
+        rng = np.random.default_rng(seed)
+        history = History()
+        count = X.shape[1]
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            order = rng.permutation(count)
+            losses = []
+            for first in range(0, count, batch_size):
+                batch = order[first : first + batch_size]
+                loss, grads = backward(params, X[:, batch], Y[:, batch])
+                losses.append(loss * len(batch))
+                for name, g in grads.items():
+                    params[name] -= lr * g
+            record = {
+                "epoch": epoch,
+                "loss": float(np.sum(losses) / count),
+                "accuracy": self.accuracy(params, X, np.argmax(Y, axis=0)),
+                "seconds": time.perf_counter() - start,
+            }
+            if X_test is not None and Y_test is not None:
+                record["test_accuracy"] = self.accuracy(params, X_test, np.argmax(Y_test, axis=0))
+            history.epochs.append(record)
+            if log is not None:
+                test = (
+                    f"  test accuracy {record['test_accuracy']:.3f}"
+                    if "test_accuracy" in record
+                    else ""
+                )
+                log(
+                    f"epoch {epoch:3d}  loss {record['loss']:.4f}  accuracy "
+                    f"{record['accuracy']:.3f}{test}"
+                )
+        return params, history
+
+
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    """Labels 0..classes−1 as columns of an identity: shape (classes, count)."""
+    out = np.zeros((classes, len(labels)))
+    out[labels, np.arange(len(labels))] = 1.0
+    return out
