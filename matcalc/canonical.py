@@ -196,12 +196,12 @@ class Normalizer:
         if isinstance(node, E.Transpose):
             (a,) = args
             return self.total([(c, self.transpose(m)) for c, m in self.terms(a)], shape)
-        if isinstance(node, E.Trace):
-            return self.total([(c, self.trace(m)) for c, m in self.terms(args[0])], shape)
+        if isinstance(node, E.Trace):  # broadcast terms count once per entry: stretch them
+            return self.total([(c, self.trace(m)) for c, m in self.full_terms(args[0])], shape)
         if isinstance(node, E.Sum):
             (a,) = args
             if node.axis is None:
-                terms = [(c, self._sum(m)) for c, m in self.terms(a)]
+                terms = [(c, self._sum(m)) for c, m in self.full_terms(a)]
                 return self.total(terms, shape)
             return E.Sum.make(a, node.axis) if a.shape != shape else a
         if isinstance(node, E.Pow) and isinstance(args[1], E.Const) and args[1].value == 1:

@@ -566,7 +566,7 @@ def simplify_sum(node: E.Expr) -> E.Expr | None:
         return transpose(total(a.a, 1 - axis))
     if isinstance(a, E.Neg):
         return neg(total(a.a, axis))
-    if isinstance(a, E.Mul) and isinstance(a.a, E.Const) and a.b.shape == a.shape:
+    if isinstance(a, E.Mul) and isinstance(a.a, E.Const) and a.b.shape == a.shape and _atomic(a.b):
         return mul(a.a, total(a.b, axis))
     if isinstance(a, E.Ones) and axis is None:
         return const(a.rows * a.cols)
