@@ -172,14 +172,19 @@ class MatcalcNumPyPrinter(NumPyPrinter):
     def _print_mc_logsumexp(self, e):
         return f"_logsumexp({self._p(e.args[0])})"  # noqa: E704
 
+    def _size(self, size: sympy.Basic) -> str:
+        return str(int(size)) if size.is_Integer else self._p(size)
+
     def _print_mc_ones(self, e):
-        return f"{self._module_format('numpy.ones')}(({self._p(e.args[0])}, {self._p(e.args[1])}))"
+        rows, cols = (self._size(a) for a in e.args)
+        return f"{self._module_format('numpy.ones')}(({rows}, {cols}))"
 
     def _print_mc_zeros(self, e):
-        return f"{self._module_format('numpy.zeros')}(({self._p(e.args[0])}, {self._p(e.args[1])}))"
+        rows, cols = (self._size(a) for a in e.args)
+        return f"{self._module_format('numpy.zeros')}(({rows}, {cols}))"
 
     def _print_mc_eye(self, e):
-        return self._call(e, "numpy.eye")  # noqa: E704
+        return f"{self._module_format('numpy.eye')}({self._size(e.args[0])})"
 
     def _print_mc_dscale(self, e):
         """diag(v) M = v ⊙ M (v a column): no n×n matrix."""
@@ -196,14 +201,14 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         rows, g = e.args
         g_text = self._p(g)
         broadcast = self._module_format("numpy.broadcast_to")
-        return f"{broadcast}({g_text}, ({self._p(rows)}, {g_text}.shape[1]))"
+        return f"{broadcast}({g_text}, ({self._size(rows)}, {g_text}.shape[1]))"
 
     def _print_mc_colbroadcast(self, e):
         """g 𝟏ᵀ for a column g: the column repeated across c columns."""
         g, cols = e.args
         g_text = self._p(g)
         broadcast = self._module_format("numpy.broadcast_to")
-        return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._p(cols)}))"
+        return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._size(cols)}))"
 
     def _print_mc_dim(self, e):
         array, axis = e.args

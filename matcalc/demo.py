@@ -44,7 +44,12 @@ def neuron() -> float:
     X, y = mc.matrix("X", n, N), mc.vector("y", N)  # one example per column
     cost = mc.sum((y - mc.maximum(0, X.T @ w + b)) ** 2) / N
     rng = np.random.default_rng(0)
-    values = {"w": rng.normal(size=3), "X": rng.normal(size=(3, 5)), "b": 0.1, "y": rng.normal(size=5)}
+    values = {
+        "w": rng.normal(size=3),
+        "X": rng.normal(size=(3, 5)),
+        "b": 0.1,
+        "y": rng.normal(size=5),
+    }
     print("== 1. Parr & Howard's neuron: C = (1/N) Σ (yᵢ − max(0, w·xᵢ + b))²")
     print(f"C = {cost}")
     worst = 0.0
@@ -141,7 +146,9 @@ def main(out: Path = Path("out"), epochs: int = 30) -> int:
     print(f"compiled gradients agree with finite differences to {gap:.1e} (20 entries)")
     print()
 
-    print(f"== 4. Training on the digits: {X_train.shape[1]} training and {X_test.shape[1]} test images")
+    print(
+        f"== 4. Training on the digits: {X_train.shape[1]} training and {X_test.shape[1]} test images"
+    )
     params, history = network.train(
         X_train, Y_train, epochs=epochs, lr=0.1, batch_size=32, seed=0, X_test=X_test, Y_test=Y_test
     )

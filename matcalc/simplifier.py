@@ -409,6 +409,8 @@ def fold_power(node: E.Expr) -> E.Expr | None:
         return a
     if exponent == 0 or isinstance(a, E.Ones):
         return ones(*node.shape)
+    if isinstance(a, E.Zero) and exponent.is_positive:
+        return a
     if isinstance(a, E.Const):
         folded = a.value**exponent
         return const(folded) if _number(folded) and folded.is_real else None
