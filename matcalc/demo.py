@@ -146,9 +146,8 @@ def main(out: Path = Path("out"), epochs: int = 30) -> int:
     print(f"compiled gradients agree with finite differences to {gap:.1e} (20 entries)")
     print()
 
-    print(
-        f"== 4. Training on the digits: {X_train.shape[1]} training and {X_test.shape[1]} test images"
-    )
+    sizes = f"{X_train.shape[1]} training and {X_test.shape[1]} test images"
+    print(f"== 4. Training on the digits: {sizes}")
     params, history = network.train(
         X_train, Y_train, epochs=epochs, lr=0.1, batch_size=32, seed=0, X_test=X_test, Y_test=Y_test
     )
