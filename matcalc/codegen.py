@@ -320,7 +320,38 @@ def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
             assignments.append((symbol, value))
             value = symbol
         done[id(node)] = value
-    return [done[id(o)] for o in outputs], assignments, lowering.symbols
+    lowered = [done[id(o)] for o in outputs]
+    assignments, lowered = reuse_names(assignments, lowered)
+    return lowered, assignments, lowering.symbols
+
+
+def reuse_names(
+    assignments: list[tuple[sympy.Symbol, sympy.Basic]], outputs: list[sympy.Basic]
+) -> tuple[list[tuple[sympy.Symbol, sympy.Basic]], list[sympy.Basic]]:
+    """Give an intermediate the name of one that is no longer needed, so numpy
+    frees each array after its last use (peak memory as in hand-written code)."""
+    temporaries = {symbol for symbol, _ in assignments}
+    end = len(assignments)
+    last_use = {symbol: -1 for symbol in temporaries}
+    for index, (_, value) in enumerate(assignments):
+        for used in value.free_symbols & temporaries:
+            last_use[used] = index
+    for value in outputs:
+        for used in value.free_symbols & temporaries:
+            last_use[used] = end
+    renamed: dict[sympy.Symbol, sympy.Symbol] = {}
+    free: list[sympy.Symbol] = []
+    dying: dict[int, list[sympy.Symbol]] = {}
+    result = []
+    for index, (symbol, value) in enumerate(assignments):
+        value = value.xreplace(renamed)
+        # names whose value was last read by this line's right-hand side are free now
+        free.extend(dying.pop(index, []))
+        name = free.pop() if free else symbol
+        renamed[symbol] = name
+        result.append((name, value))
+        dying.setdefault(max(last_use[symbol], index), []).append(name)
+    return result, [value.xreplace(renamed) for value in outputs]
 
 
 # -- the compiled function ----------
