@@ -54,7 +54,6 @@ def problem(config: str, activation: str, cost: str, dtype: str):
 
 def make_step(name: str, config: str, activation: str, cost: str, dtype: str):
     """A zero-argument function computing (cost, gradients), and the gradients it gives."""
-    import numpy as np
     from handwritten import backprop
 
     sizes, weights, biases, X, Y = problem(config, activation, cost, dtype)

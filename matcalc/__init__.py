@@ -51,6 +51,7 @@ from .engine import grad, hessian, jacobian
 from .evaluator import evaluate
 from .expr import Expr, Variable, variables
 from .latex_printer import latex, markdown
+from .parse import ParseError, parse
 from .simplifier import simplify
 from .text_printer import text
 
@@ -63,7 +64,7 @@ def text_shape(expr: Expr) -> str:
 __all__ = [
     "DeclarationError", "Derivation", "DerivativeError", "EvaluationError", "LatexError",
     "Step", "Verdict", "check", "compile", "CompiledFunction", "derive", "equivalent", "Expr",
-    "MatcalcError",
+    "MatcalcError", "ParseError", "parse",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",

@@ -1,0 +1,168 @@
+"""The command line: ``matcalc grad|jacobian|hessian|check|code|demo``.
+
+Formulas are read by ``mc.parse`` (numpy-like or MatrixCalculus.org's
+MATLAB-like syntax, never evaluated).  Shapes come from ``--shape`` (``W=m,n``,
+``x=n``, ``c=scalar``); otherwise names starting a–g are scalars, h–z vectors
+and A–Z matrices, with sizes inferred from how the formula uses them.
+Exit codes: 0 success, 1 a failed check, 2 a usage, parse or shape error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import derivation as D
+from . import expr as E
+from .dims import MatcalcError
+from .parse import ParseError, parse, parse_with_syntax
+
+EPILOG = (
+    "Shapes: --shape W=m,n (a matrix), --shape x=n (a column vector), --shape c=scalar. "
+    "Undeclared names follow MatrixCalculus.org: a-g are scalars, h-z vectors, A-Z matrices; "
+    "their sizes are inferred. Syntax: numpy-like (x.T@A@x, * elementwise) or MATLAB-like "
+    "(x'*A*x, * the matrix product, .* elementwise), chosen automatically."
+)
+
+
+def _shapes(specs: Sequence[str] | None) -> dict[str, str]:
+    shapes: dict[str, str] = {}
+    for spec in specs or []:
+        name, sep, sizes = spec.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ParseError(f"--shape takes NAME=SIZES (W=m,n, x=n, c=scalar), got {spec!r}")
+        shapes[name.strip()] = sizes
+    return shapes
+
+
+def _variable(expr: E.Expr, name: str, command: str) -> E.Variable:
+    found = E.variables(expr)
+    if name not in found:
+        raise ParseError(
+            f"{command}: --wrt {name} is not a variable of the formula "
+            f"(it has {', '.join(sorted(found)) or 'none'})"
+        )
+    return found[name]
+
+
+def _parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="matcalc", description=__doc__.splitlines()[0], epilog=EPILOG
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    for name, what in (("grad", "the gradient of a scalar"), ("jacobian", "the Jacobian of a vector"),
+                       ("hessian", "the Hessian of a scalar")):  # fmt: skip
+        sub = commands.add_parser(name, help=what, epilog=EPILOG)
+        _common(sub)
+        sub.add_argument("--steps", action="store_true", help="show the derivation step by step")
+        sub.add_argument("--latex", nargs="?", const="-", metavar="FILE",
+                         help="LaTeX to standard output, or a .tex document to FILE")  # fmt: skip
+        sub.add_argument("--pdf", metavar="FILE", help="compile the derivation to a PDF (pdflatex)")
+        sub.add_argument("--layout", choices=["numerator", "denominator"], default="numerator")
+        sub.add_argument("--name", default="f", help="the function's name in the output (f)")
+    check = commands.add_parser("check", help="check a hand-derived derivative", epilog=EPILOG)
+    _common(check)
+    check.add_argument("--claim", required=True, help="your derivative, as a formula")
+    check.add_argument("--name", default="f")
+    code = commands.add_parser("code", help="numpy code for the value and gradient", epilog=EPILOG)
+    _common(code)
+    commands.add_parser("demo", help="the main demo: derive, write up, compile, train")
+    return top
+
+
+def _common(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("expr", help="the formula")
+    sub.add_argument("--wrt", required=True, help="the variable to differentiate by")
+    sub.add_argument("--shape", action="append", metavar="NAME=SIZES", help="declare a shape")
+    sub.add_argument("--syntax", choices=["auto", "numpy", "matlab"], default="auto")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from .demo import main
+
+        return main()
+    shapes = _shapes(args.shape)
+    f, syntax = parse_with_syntax(args.expr, shapes, args.syntax)
+    x = _variable(f, args.wrt, args.command)
+    if args.command == "check":
+        known = {n: _declaration(v) for n, v in E.variables(f).items()}
+        # the claim is read in the formula's syntax (x'*A*x, then A*x is a matrix product)
+        claim_syntax = syntax if args.syntax == "auto" else args.syntax
+        try:
+            claim = parse(args.claim, {**known, **shapes}, claim_syntax)
+        except MatcalcError:
+            claim = parse(args.claim, {**known, **shapes}, "auto")
+        from .check import check
+
+        verdict = check(claim, f, x, name=args.name)
+        print(("ok: " if verdict.ok else "wrong: ") + verdict.message)
+        return 0 if verdict.ok else 1
+    if args.command == "code":
+        from .codegen import standalone_code
+
+        print(standalone_code(f, x))
+        return 0
+    return _derivative(args, f, x)
+
+
+def _declaration(var: E.Variable) -> tuple:
+    if var.kind == "scalar":
+        return ()
+    if var.kind == "vector":
+        return (str(var.rows),)
+    return (str(var.rows), str(var.cols))
+
+
+def _derivative(args, f: E.Expr, x: E.Variable) -> int:
+    from . import engine
+    from .latex_printer import latex
+    from .text_printer import text
+
+    if args.command == "hessian":
+        result, derivation = engine.hessian(f, x), None
+        symbol = f"∂²{args.name}/∂{x.name}∂{x.name}ᵀ"
+    else:
+        derivation = D.derive(f, x, layout=args.layout, name=args.name)
+        result = derivation.result
+        symbol = f"∂{args.name}/∂{x.name}"
+        if args.command == "grad" and not f.is_scalar:
+            raise MatcalcError(f"grad: the formula is {text(f)}, not a scalar; use jacobian")
+        if args.command == "jacobian" and f.is_scalar:
+            result = engine.jacobian(f, x)
+    if args.latex == "-":
+        print(derivation.latex() if (args.steps and derivation) else latex(result))
+    elif args.steps and derivation is not None:
+        print(derivation.text())
+    else:
+        print(f"{symbol} = {text(result)}")
+    if args.latex not in (None, "-") and derivation is not None:
+        print(f"wrote {derivation.write_tex(args.latex)}")
+    if args.pdf and derivation is not None:
+        print(f"wrote {derivation.write_pdf(args.pdf)}")
+    return 0
+
+
+def format_error(error: Exception) -> str:
+    """One line, plus a caret line under the position for a parse error."""
+    if isinstance(error, ParseError) and error.text:
+        prefix = f"matcalc: {error.message.removeprefix('parse: ')}: "
+        return f"{prefix}{error.text}\n{' ' * (len(prefix) + error.position)}^"
+    return f"matcalc: {str(error).splitlines()[0]}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except MatcalcError as error:
+        print(format_error(error), file=sys.stderr)
+        return 2
+    except D.LatexError as error:
+        print(f"matcalc: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
