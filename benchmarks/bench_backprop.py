@@ -35,7 +35,7 @@ KINDS = [("sigmoid", "quadratic"), ("relu", "cross_entropy")]
 CONTENDERS = ["numpy", "matcalc", "torch", "jax", "autograd"]
 
 
-# -- the workers -----------------------------------------------------------------------------------
+# -- the workers ----------
 def problem(config: str, activation: str, cost: str, dtype: str):
     import numpy as np
 
@@ -123,7 +123,7 @@ def worker(name: str, config: str, activation: str, cost: str, dtype: str) -> No
         print(json.dumps({"median": statistics.median(times)}), flush=True)
 
 
-# -- the parent ---------------------------------------------------------------------------------------
+# -- the parent ----------
 def spawn(args: list[str]) -> subprocess.Popen:
     env = dict(os.environ)
     env.update({"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"})
@@ -185,7 +185,8 @@ def blas() -> str:
         from threadpoolctl import threadpool_info
 
         info = [
-            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} x{i.get('num_threads')}"
+            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+            f"x{i.get('num_threads')}"
             for i in threadpool_info()
         ]
         return "; ".join(info) or "no BLAS thread pool found"
@@ -200,7 +201,9 @@ def main() -> None:
     print(
         f"{rounds} rounds × {block} timed calls; ratio = median over rounds of contender / numpy\n"
     )
-    header = f"{'configuration':<22} {'kind':<22} {'dtype':<8} {'numpy ms':>9} {'matcalc':>8} {'memory':>7}"
+    header = "{:<22} {:<22} {:<8} {:>9} {:>8} {:>7}".format(
+        "configuration", "kind", "dtype", "numpy ms", "matcalc", "memory"
+    )
     print(header + "  others")
     worst = 0.0
     for config in CONFIGS:
@@ -218,9 +221,10 @@ def main() -> None:
                     or "(torch, jax, autograd not installed)"
                 )
                 check = "" if all(result["agree"].values()) else "  GRADIENTS DIFFER"
+                memory = result["memory"]["matcalc"]
                 print(
-                    f"{config:<22} {activation + '+' + cost:<22} {dtype:<8} {result['numpy_ms']:>9.3f} "
-                    f"{ratio:>8.2f} {result['memory']['matcalc']:>7.2f}  {others}{check}",
+                    f"{config:<22} {activation + '+' + cost:<22} {dtype:<8} "
+                    f"{result['numpy_ms']:>9.3f} {ratio:>8.2f} {memory:>7.2f}  {others}{check}",
                     flush=True,
                 )
     print(f"\nworst matcalc / numpy ratio: {worst:.2f} (target ≤ 1.05)")

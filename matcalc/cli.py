@@ -51,8 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="matcalc", description=__doc__.splitlines()[0], epilog=EPILOG
     )
     commands = top.add_subparsers(dest="command", required=True)
-    for name, what in (("grad", "the gradient of a scalar"), ("jacobian", "the Jacobian of a vector"),
-                       ("hessian", "the Hessian of a scalar")):  # fmt: skip
+    kinds = (
+        ("grad", "the gradient of a scalar"),
+        ("jacobian", "the Jacobian of a vector"),
+        ("hessian", "the Hessian of a scalar"),
+    )
+    for name, what in kinds:
         sub = commands.add_parser(name, help=what, epilog=EPILOG)
         _common(sub)
         sub.add_argument("--steps", action="store_true", help="show the derivation step by step")
@@ -121,6 +125,10 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
     from .latex_printer import latex
     from .text_printer import text
 
+    if args.command == "grad" and not f.is_scalar:
+        raise MatcalcError(
+            f"grad: {text(f)} is not a scalar, it is {f.rows}×{f.cols}; use jacobian"
+        )
     if args.command == "hessian":
         result, derivation = engine.hessian(f, x), None
         symbol = f"∂²{args.name}/∂{x.name}∂{x.name}ᵀ"
@@ -128,8 +136,6 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
         derivation = D.derive(f, x, layout=args.layout, name=args.name)
         result = derivation.result
         symbol = f"∂{args.name}/∂{x.name}"
-        if args.command == "grad" and not f.is_scalar:
-            raise MatcalcError(f"grad: the formula is {text(f)}, not a scalar; use jacobian")
         if args.command == "jacobian" and f.is_scalar:
             result = engine.jacobian(f, x)
     if args.latex == "-":

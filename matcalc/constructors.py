@@ -66,8 +66,11 @@ def exp(x: object) -> E.Expr:
 
 
 def log(x: object) -> E.Expr:
-    """log, elementwise.  log(1 + exp(t)) is kept as one stable softplus node."""
+    """log, elementwise.  log(1 + exp(t)) is kept as one stable softplus node, and
+    log(det X) as log det X."""
     arg = E.as_expr(x, "log")
+    if isinstance(arg, E.Det):  # log det X, with its own rule ∂/∂X = X⁻ᵀ
+        return E.LogDet.make(arg.a)
     if isinstance(arg, E.Add):
         for one, other in ((arg.a, arg.b), (arg.b, arg.a)):
             is_one = isinstance(one, E.Const) and one.value == 1

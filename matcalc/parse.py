@@ -116,7 +116,7 @@ def matlab_to_numpy(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-# -- a typed tree with shape variables -------------------------------------------------------------
+# -- a typed tree with shape variables ----------
 class Dim:
     """A dimension being inferred: a union-find node, with a size once known."""
 
@@ -269,7 +269,7 @@ class Builder:
         if abs(value) > MAX_NUMBER:
             raise self.fail("the number is too large", node)
 
-    # -- shapes ----------------------------------------------------------------------------------------
+    # -- shapes ----------
     def declared_shape(self, name: str) -> tuple[Dim, Dim, str]:
         spec = self.declared[name]
         if isinstance(spec, str):
@@ -446,7 +446,7 @@ class Builder:
             return int(node.args[1].value)
         return None
 
-    # -- building ----------------------------------------------------------------------------------
+    # -- building ----------
     def names_for_dims(self) -> dict[int, object]:
         """A size for every dimension class: its known size, or a fresh name n, m, p, …"""
         taken = set(self.variables) | {

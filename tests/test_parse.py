@@ -25,7 +25,7 @@ def shapes_of(e):
         ),
         ("x.T@A@x", "xᵀ A x", {"x": "(n, 1)", "A": "(n, n)"}),
         ("trace(A@X@B)", "tr(A X B)", {"A": "(n, m)", "X": "(m, p)", "B": "(p, n)"}),
-        ("log(det(X))", "log(det(X))", {"X": "(n, n)"}),
+        ("log(det(X))", "log det(X)", {"X": "(n, n)"}),
         ("sum(X, axis=0)", "sum(X, axis=0)", {"X": "(n, m)"}),
         ("sum(X, 1)", "sum(X, axis=1)", {"X": "(n, m)"}),
         ("2.5e-3 * x + 1E2", "(1/400) x + 100", {"x": "(n, 1)"}),
