@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -537,7 +538,9 @@ class Builder:
 
 def _read(text: str, shapes, where: list[int] | None, original: str) -> E.Expr:
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error says it
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
         if not error.offset:  # Python reports an early end of input at offset 0
             raise ParseError("parse: the formula ends too early", original, len(original)) from None
