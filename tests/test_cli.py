@@ -72,7 +72,10 @@ def test_check_exit_codes_and_diagnosis(capsys) -> None:
         (["grad", "x.T@x", "--wrt", "z"], "--wrt z is not a variable"),
         (["grad", "W@x", "--wrt", "W"], "not a scalar"),
         (["grad", "x", "--wrt", "x", "--shape", "x"], "--shape takes NAME=SIZES"),
-        (["check", "x.T@x", "--wrt", "x", "--claim", "__import__('os')"], "transpose ' must follow"),
+        (
+            ["check", "x.T@x", "--wrt", "x", "--claim", "__import__('os')"],
+            "transpose ' must follow",
+        ),
     ],
 )
 def test_errors_are_one_line_and_a_caret_never_a_traceback(capsys, argv, message) -> None:
@@ -96,7 +99,9 @@ def test_usage_errors_exit_two(capsys) -> None:
 
 
 def test_code_prints_a_self_contained_checked_function(capsys, tmp_path) -> None:
-    code, out, _ = run(capsys, "code", "sum((sigmoid(W@x + b) - y)**2)/2", "--wrt", "W", "--shape", "b=m")
+    code, out, _ = run(
+        capsys, "code", "sum((sigmoid(W@x + b) - y)**2)/2", "--wrt", "W", "--shape", "b=m"
+    )
     assert code == 0 and "def f_and_gradient(W, b, x, y):" in out and "def check_gradient" in out
     script = tmp_path / "generated.py"
     script.write_text(out)
