@@ -24,7 +24,6 @@ from sympy.printing.numpy import NumPyPrinter
 from . import expr as E
 from . import simplifier as s
 from .dims import EvaluationError, ShapeError, format_shape
-from .evaluator import stable_logsumexp, stable_softmax
 
 
 # -- sympy stand-ins for matcalc operations ----------
@@ -45,9 +44,9 @@ OPS = {
         ("mc_maximum", 2), ("mc_neg", 1), ("mc_matmul", 2), ("mc_transpose", 1),
         ("mc_sum", 1), ("mc_sum0", 1), ("mc_sum1", 1), ("mc_trace", 1), ("mc_det", 1),
         ("mc_logdet", 1), ("mc_inv", 1), ("mc_diag", 1), ("mc_diagpart", 1), ("mc_norm", 1),
-        ("mc_softmax", 1), ("mc_logsumexp", 1), ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
+("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
         ("mc_dscale", 2), ("mc_scaled", 2), ("mc_rowbroadcast", 2), ("mc_colbroadcast", 2),
-        ("mc_dim", 2),
+        ("mc_dim", 2), ("mc_colmax", 1),
     ] + [(f"mc_{fn}", 1) for fn in (
         "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "step", "sign",
         "softplus",
@@ -166,12 +165,6 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         a = self._p(e.args[0])
         return f"{sqrt}(({a} * {a}).sum(keepdims=True))"
 
-    def _print_mc_softmax(self, e):
-        return f"_softmax({self._p(e.args[0])})"  # noqa: E704
-
-    def _print_mc_logsumexp(self, e):
-        return f"_logsumexp({self._p(e.args[0])})"  # noqa: E704
-
     def _size(self, size: sympy.Basic) -> str:
         return str(int(size)) if size.is_Integer else self._p(size)
 
@@ -210,6 +203,9 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         broadcast = self._module_format("numpy.broadcast_to")
         return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._size(cols)}))"
 
+    def _print_mc_colmax(self, e):
+        return f"{self._p(e.args[0])}.max(axis=0, keepdims=True)"
+
     def _print_mc_dim(self, e):
         array, axis = e.args
         return f"{self._p(array)}.shape[{int(axis)}]"
@@ -231,11 +227,34 @@ class Lowering:
     def __init__(self, variables: Mapping[str, E.Variable]) -> None:
         self.symbols = {name: sympy.Symbol(name) for name in variables}
         self.variables = variables
+        self.assignments: list[tuple[sympy.Symbol, sympy.Basic]] = []
+        self.taken = set(variables)
+        self.counter = 0
+        self.column_exps: dict[int, tuple[sympy.Basic, sympy.Basic, sympy.Basic]] = {}
         self.dim_sources: dict[sympy.Symbol, sympy.Basic] = {}
         for name, var in sorted(variables.items()):
             for axis, dim in enumerate(var.shape):
                 if isinstance(dim, sympy.Symbol) and dim not in self.dim_sources:
                     self.dim_sources[dim] = OPS["mc_dim"](self.symbols[name], axis)
+
+    def assign(self, value: sympy.Basic) -> sympy.Symbol:
+        """A line of its own for value; its symbol."""
+        while f"t{self.counter}" in self.taken:
+            self.counter += 1
+        symbol = sympy.Symbol(f"t{self.counter}")
+        self.counter += 1
+        self.assignments.append((symbol, value))
+        return symbol
+
+    def column_exp(self, arg_node: E.Expr, arg: sympy.Basic):
+        """(max, exp(a − max), Σ exp) per column, shared by softmax(a) and logsumexp(a):
+        the exponentials are computed once, as hand-written code does."""
+        if id(arg_node) not in self.column_exps:
+            top = self.assign(OPS["mc_colmax"](arg))
+            exps = self.assign(OPS["mc_exp"](OPS["mc_sub"](arg, top)))
+            total = self.assign(OPS["mc_sum0"](exps))
+            self.column_exps[id(arg_node)] = (top, exps, total)
+        return self.column_exps[id(arg_node)]
 
     def size(self, dim: object) -> sympy.Basic:
         if isinstance(dim, int):
@@ -277,12 +296,17 @@ class Lowering:
         if isinstance(node, E.Sum):
             name = {None: "mc_sum", 0: "mc_sum0", 1: "mc_sum1"}[node.axis]
             return op[name](*args)
+        if isinstance(node, E.Softmax):
+            _, exps, total = self.column_exp(node.a, args[0])
+            return op["mc_div"](exps, total)
+        if isinstance(node, E.LogSumExp):
+            top, _, total = self.column_exp(node.a, args[0])
+            return op["mc_add"](top, op["mc_log"](total))
         simple = {
             E.Add: "mc_add", E.Sub: "mc_sub", E.Mul: "mc_mul", E.Div: "mc_div", E.Pow: "mc_pow",
             E.Maximum: "mc_maximum", E.Neg: "mc_neg", E.Transpose: "mc_transpose",
             E.Trace: "mc_trace", E.Det: "mc_det", E.LogDet: "mc_logdet", E.Inv: "mc_inv",
             E.Diag: "mc_diag", E.DiagPart: "mc_diagpart", E.Norm: "mc_norm",
-            E.Softmax: "mc_softmax", E.LogSumExp: "mc_logsumexp",
         }  # fmt: skip
         return op[simple[type(node)]](*args)
 
@@ -306,22 +330,14 @@ def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
             uses[id(child)] = uses.get(id(child), 0) + 1
     roots = {id(o) for o in outputs}
     done: dict[int, sympy.Basic] = {}
-    assignments: list[tuple[sympy.Symbol, sympy.Basic]] = []
-    taken = set(variables)
-    counter = 0
     for node in order:
         value = lowering.node(node, [done[id(c)] for c in node.args])
         shared = uses.get(id(node), 0) > 1 or (id(node) in roots and node.args)
         if shared and not _inline(node):
-            while f"t{counter}" in taken:
-                counter += 1
-            symbol = sympy.Symbol(f"t{counter}")
-            counter += 1
-            assignments.append((symbol, value))
-            value = symbol
+            value = lowering.assign(value)
         done[id(node)] = value
     lowered = [done[id(o)] for o in outputs]
-    assignments, lowered = reuse_names(assignments, lowered)
+    assignments, lowered = reuse_names(lowering.assignments, lowered)
     return lowered, assignments, lowering.symbols
 
 
@@ -412,11 +428,10 @@ def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # n
     lowered, assignments, symbols = lower(outputs, variables)
     names = sorted(variables)
     printer = MatcalcNumPyPrinter({"fully_qualified_modules": False, "inline": True})
-    helpers = {"_softmax": stable_softmax, "_logsumexp": stable_logsumexp}
     function = sympy.lambdify(
         [symbols[n] for n in names],
         lowered,
-        modules=[helpers, "numpy"],
+        modules=["numpy"],
         printer=printer,
         cse=lambda exprs: (assignments, list(exprs)),
         docstring_limit=0,
@@ -438,9 +453,8 @@ def standalone_code(f: E.Expr, x: E.Variable) -> str:
     names = sorted(variables)
     lowered, assignments, symbols = lower([s.simplify(f), grad(f, x)], variables)
     printer = MatcalcNumPyPrinter({"fully_qualified_modules": True, "inline": True})
-    helpers = {"_softmax": stable_softmax, "_logsumexp": stable_logsumexp}
     function = sympy.lambdify(
-        [symbols[n] for n in names], lowered, modules=[helpers, "numpy"], printer=printer,
+        [symbols[n] for n in names], lowered, modules=["numpy"], printer=printer,
         cse=lambda exprs: (assignments, list(exprs)), docstring_limit=0,
     )  # fmt: skip
     body = inspect.getsource(function).replace("def _lambdifygenerated(", "def f_and_gradient(", 1)
@@ -461,16 +475,6 @@ def standalone_code(f: E.Expr, x: E.Variable) -> str:
         f"with respect to {x.name}, generated by matcalc.",
         '"""',
         "import numpy",
-        "",
-        "",
-        "def _softmax(a):",
-        "    e = numpy.exp(a - a.max(axis=0, keepdims=True))",
-        "    return e / e.sum(axis=0, keepdims=True)",
-        "",
-        "",
-        "def _logsumexp(a):",
-        "    top = a.max(axis=0, keepdims=True)",
-        "    return top + numpy.log(numpy.exp(a - top).sum(axis=0, keepdims=True))",
         "",
         "",
         body,
