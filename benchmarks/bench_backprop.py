@@ -5,7 +5,8 @@ per configuration, each contender in its own worker process (thread pools
 must not fight over the two cores), rounds interleaved with the order
 rotated and a pause between blocks; the figure is the median of the
 per-round ratios (contender / hand-written numpy), after checking that both
-give the same gradients.  Also: peak traced memory of one call, and the
+give the same gradients.  Also: peak traced memory of one call (tracemalloc sees numpy's arrays, not torch's),
+and the
 derive+compile time for L-layer networks.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_backprop.py [--quick]
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -85,7 +88,112 @@ def make_step(name: str, config: str, activation: str, cost: str, dtype: str):
         return step, [grads[f"W{i + 1}"] for i in range(layers)] + [
             grads[f"b{i + 1}"] for i in range(layers)
         ]
-    raise ModuleNotFoundError(name)  # torch / jax / autograd: not installed here
+    if name == "autograd":
+        return autograd_step(sizes, weights, biases, X, Y, activation, cost)
+    if name == "torch":
+        return torch_step(weights, biases, X, Y, activation, cost)
+    if name == "jax":
+        return jax_step(weights, biases, X, Y, activation, cost)
+    raise ModuleNotFoundError(name)
+
+
+def autograd_step(sizes, weights, biases, X, Y, activation, cost):
+    """HIPS autograd: value_and_grad of the same cost written with autograd.numpy."""
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+
+    def act(z):
+        if activation == "sigmoid":
+            return 0.5 + 0.5 * anp.tanh(0.5 * z)
+        return anp.tanh(z) if activation == "tanh" else anp.maximum(z, 0.0)
+
+    def loss(params):
+        ws, bs = params
+        a = X
+        for i, (W, b) in enumerate(zip(ws, bs, strict=True)):
+            z = anp.dot(W, a) + b
+            a = z if (i == len(ws) - 1 and cost == "cross_entropy") else act(z)
+        if cost == "quadratic":
+            return 0.5 * anp.sum((a - Y) ** 2) / X.shape[1]
+        top = anp.max(a, axis=0, keepdims=True)
+        lse = top + anp.log(anp.sum(anp.exp(a - top), axis=0, keepdims=True))
+        return (anp.sum(lse) - anp.sum(Y * a)) / X.shape[1]
+
+    step_fn = value_and_grad(loss)
+    params = (list(weights), list(biases))
+
+    def step():
+        return step_fn(params)
+
+    _, (gw, gb) = step()
+    return step, list(gw) + list(gb)
+
+
+def torch_step(weights, biases, X, Y, activation, cost):
+    """torch eager on the CPU: forward, backward, the same cost."""
+    import torch
+
+    torch.set_num_threads(2)
+    ws = [torch.tensor(W, requires_grad=True) for W in weights]
+    bs = [torch.tensor(b, requires_grad=True) for b in biases]
+    tx, ty = torch.tensor(X), torch.tensor(Y)
+
+    def act(z):
+        if activation == "sigmoid":
+            return torch.sigmoid(z)
+        return torch.tanh(z) if activation == "tanh" else torch.relu(z)
+
+    def step():
+        for t in ws + bs:
+            t.grad = None
+        a = tx
+        for i, (W, b) in enumerate(zip(ws, bs, strict=True)):
+            z = W @ a + b
+            a = z if (i == len(ws) - 1 and cost == "cross_entropy") else act(z)
+        if cost == "quadratic":
+            value = 0.5 * ((a - ty) ** 2).sum() / tx.shape[1]
+        else:
+            value = (torch.logsumexp(a, dim=0).sum() - (ty * a).sum()) / tx.shape[1]
+        value.backward()
+        return value, [t.grad for t in ws + bs]
+
+    _, grads = step()
+    return step, [g.numpy() for g in grads]
+
+
+def jax_step(weights, biases, X, Y, activation, cost):
+    """JAX jit(value_and_grad) on the CPU."""
+    import jax
+    import jax.numpy as jnp
+
+    if weights[0].dtype.name == "float64":
+        jax.config.update("jax_enable_x64", True)
+
+    def act(z):
+        if activation == "sigmoid":
+            return jax.nn.sigmoid(z)
+        return jnp.tanh(z) if activation == "tanh" else jax.nn.relu(z)
+
+    def loss(params):
+        ws, bs = params
+        a = X
+        for i, (W, b) in enumerate(zip(ws, bs, strict=True)):
+            z = W @ a + b
+            a = z if (i == len(ws) - 1 and cost == "cross_entropy") else act(z)
+        if cost == "quadratic":
+            return 0.5 * jnp.sum((a - Y) ** 2) / X.shape[1]
+        return (jnp.sum(jax.nn.logsumexp(a, axis=0)) - jnp.sum(Y * a)) / X.shape[1]
+
+    fn = jax.jit(jax.value_and_grad(loss))
+    params = ([jnp.asarray(W) for W in weights], [jnp.asarray(b) for b in biases])
+
+    def step():
+        value, grads = fn(params)
+        jax.block_until_ready(grads)
+        return value, grads
+
+    _, (gw, gb) = step()
+    return step, [np.asarray(g) for g in list(gw) + list(gb)]
 
 
 def worker(name: str, config: str, activation: str, cost: str, dtype: str) -> None:
@@ -212,14 +320,13 @@ def main() -> None:
                 result = compare(config, activation, cost, dtype, rounds, block)
                 ratio = result["ratios"]["matcalc"]
                 worst = max(worst, ratio)
-                others = (
-                    ", ".join(
-                        f"{k} {v:.2f}"
-                        for k, v in result["ratios"].items()
-                        if k not in ("numpy", "matcalc")
-                    )
-                    or "(torch, jax, autograd not installed)"
+                others = ", ".join(
+                    f"{k} {v:.2f}"
+                    for k, v in result["ratios"].items()
+                    if k not in ("numpy", "matcalc")
                 )
+                if result["missing"]:
+                    others += f" ({', '.join(result['missing'])} not installed)"
                 check = "" if all(result["agree"].values()) else "  GRADIENTS DIFFER"
                 memory = result["memory"]["matcalc"]
                 print(
