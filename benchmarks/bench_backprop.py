@@ -5,8 +5,8 @@ per configuration, each contender in its own worker process (thread pools
 must not fight over the two cores), rounds interleaved with the order
 rotated and a pause between blocks; the figure is the median of the
 per-round ratios (contender / hand-written numpy), after checking that both
-give the same gradients.  Also: peak traced memory of one call (tracemalloc sees numpy's arrays, not torch's),
-and the
+give the same gradients.  Also: peak traced memory of one call (tracemalloc sees numpy's arrays, not
+torch's), and the
 derive+compile time for L-layer networks.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_backprop.py [--quick]
