@@ -238,17 +238,6 @@ def compare(
 
 
 # -- diagnosis ----------
-def _substitute(expr: E.Expr, old: E.Expr, new: E.Expr) -> E.Expr:
-    done: dict[int, E.Expr] = {}
-    for node in E.postorder(expr):
-        if node is old:
-            done[id(node)] = new
-        else:
-            args = [done[id(a)] for a in node.args]
-            done[id(node)] = node.with_args(*args) if args else node
-    return done[id(expr)]
-
-
 def _try(build: Callable[[], E.Expr]) -> E.Expr | None:
     try:
         return build()
@@ -281,7 +270,7 @@ def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
         shown = _nice(1 / factor)
         return wrong(f"off by a factor of {shown}: your result is {shown} times {label}", "factor")
     for node, fixed_node, message, code in _fixes(claim):
-        fixed = _try(lambda node=node, fixed_node=fixed_node: _substitute(claim, node, fixed_node))
+        fixed = _try(lambda node=node, fixed_node=fixed_node: E.substitute(claim, node, fixed_node))
         if fixed is not None and fits(fixed):
             return wrong(message, code)
     if claim.shape == truth.shape:

@@ -614,6 +614,18 @@ def variables(expr: Expr) -> dict[str, Variable]:
     return found
 
 
+def substitute(expr: Expr, old: Expr, new: Expr) -> Expr:
+    """expr with every use of the subexpression old replaced by new."""
+    done: dict[int, Expr] = {}
+    for node in postorder(expr):
+        if node is old:
+            done[id(node)] = new
+        else:
+            args = [done[id(a)] for a in node.args]
+            done[id(node)] = node.with_args(*args) if args else node
+    return done[id(expr)]
+
+
 def depends_on(expr: Expr, target: Expr) -> bool:
     return any(n is target for n in postorder(expr))
 

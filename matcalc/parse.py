@@ -317,9 +317,8 @@ class Builder:
             return Dim(str(node.value), node.value, f"size {node.value}")
         return Dim(node.id, sympy.Symbol(node.id, integer=True, positive=True), f"size {node.id}")
 
-    def infer(self, tree: ast.AST) -> dict[int, Shaped]:
-        """Shapes of every node, bottom-up, unifying dimensions (iteratively)."""
-        shapes: dict[int, Shaped] = {}
+    def postorder(self, tree: ast.Expression) -> list[ast.AST]:
+        """The formula's nodes, children first, without recursion (long chains are deep)."""
         order: list[ast.AST] = []
         stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
         while stack:
@@ -328,9 +327,13 @@ class Builder:
                 order.append(node)
                 continue
             stack.append((node, True))
-            for child in self._children(node):
-                stack.append((child, False))
-        for node in order:
+            stack.extend((child, False) for child in self._children(node))
+        return order
+
+    def infer(self, tree: ast.AST) -> dict[int, Shaped]:
+        """Shapes of every node, bottom-up, unifying dimensions (iteratively)."""
+        shapes: dict[int, Shaped] = {}
+        for node in self.postorder(tree):
             shapes[id(node)] = self._shape(node, shapes)
         return shapes
 
@@ -491,16 +494,7 @@ class Builder:
             else:
                 variables[name] = C.matrix(name, size(rows), size(cols))
         built: dict[int, E.Expr] = {}
-        order: list[ast.AST] = []
-        stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            stack.append((node, True))
-            stack.extend((c, False) for c in self._children(node))
-        for node in order:
+        for node in self.postorder(tree):
             try:
                 built[id(node)] = self._node(node, built, variables)
             except ShapeError as error:

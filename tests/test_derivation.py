@@ -56,23 +56,11 @@ def test_golden_text(key) -> None:
     assert derivation.text() + "\n" == path.read_text(encoding="utf-8")
 
 
-def substitute(expr, old, new):
-    """expr with the subexpression old replaced by new."""
-    done = {}
-    for node in E.postorder(expr):
-        if node is old:
-            done[id(node)] = new
-        else:
-            args = [done[id(a)] for a in node.args]
-            done[id(node)] = node.with_args(*args) if args else node
-    return done[id(expr)]
-
-
 def numeric_partial(num, den, values):
     """∂num/∂den by central differences, den held as a free input: the numbers
     a step ∂num/∂den claims, computed without the engine."""
     probe = mc.matrix("probe_for_step", *den.shape)
-    inner = substitute(num, den, probe)
+    inner = E.substitute(num, den, probe)
     point = np.atleast_2d(np.asarray(mc.evaluate(den, values), dtype=float))
     if den.is_column:
         point = point.reshape(-1, 1)
