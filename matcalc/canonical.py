@@ -224,7 +224,7 @@ class Normalizer:
         if mono.is_scalar:
             return mono
         if isinstance(mono, E.Identity):
-            return E.Const.make(sympy.sympify(mono.n))
+            return E.Const.make(sympy.Integer(mono.n) if isinstance(mono.n, int) else mono.n)
         chain = self._factors(mono, E.MatMul)
         reversed_chain = [self.transpose(f) for f in reversed(chain)]
         candidates = []
