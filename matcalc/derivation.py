@@ -193,7 +193,8 @@ class Step:
         if self.define is not None:
             line += rf" =: {self.define.latex}"
         note = f", {self.note}" if self.note else ""
-        return line + rf" && \text{{{self.rule}{_latex_text(note)}}}"
+        annotation = _latex_text(self.rule + note)
+        return line + rf" && \parbox[t]{{6.5cm}}{{\raggedright\small {annotation}}}"
 
     def markdown(self) -> str:
         shown = " = ".join(p.latex(self.names) for p in self.pieces)
@@ -272,7 +273,11 @@ class Derivation:
         )
 
     def variables(self) -> list[E.Variable]:
-        return [n for n in self.nodes.values() if isinstance(n, E.Variable)] or [self.variable]
+        """The variables differentiated by, in the order they were asked for."""
+        return [E.variables(self.function)[name] for name in self.title_names()] or [self.variable]
+
+    def title_names(self) -> list[str]:
+        return [part.split("/∂", 1)[1] for part in self.title.split(", ") if "/∂" in part]
 
     def nodes_symbol(self, node: E.Expr) -> Symbol:
         for text, candidate in self.nodes.items():
