@@ -155,11 +155,18 @@ def _close(a: np.ndarray | None, b: np.ndarray | None) -> bool:
 
 # -- the check ----------
 def check(claim: object, f: object, x: E.Variable, name: str = "f", seed: int = 0) -> Verdict:
-    """Is claim the derivative of f w.r.t. x? grad for a scalar f, jacobian for a vector f."""
+    """Is claim the derivative of f w.r.t. x? grad for a scalar f, jacobian for a vector f.
+
+    claim is an expression, or text in either syntax (read with f's shapes).
+    """
     from .engine import _check_variable, grad, jacobian
 
     f = E.as_expr(f, "check")
     x = _check_variable("check", x)
+    if isinstance(claim, str):  # typed as text: its names take f's shapes
+        from .parse import declarations, parse
+
+        claim = parse(claim, declarations(f))
     claim = E.as_expr(claim, "check")
     if f.is_scalar:
         truth, label = grad(f, x), f"∂{name}/∂{x.name}"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from . import derivation as D
 from . import expr as E
 from .dims import MatcalcError
-from .parse import ParseError, parse, parse_with_syntax
+from .parse import ParseError, declarations, parse, parse_with_syntax
 
 EPILOG = (
     "Shapes: --shape W=m,n (a matrix), --shape x=n (a column vector), --shape c=scalar. "
@@ -92,7 +92,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     f, syntax = parse_with_syntax(args.expr, shapes, args.syntax)
     x = _variable(f, args.wrt, args.command)
     if args.command == "check":
-        known = {n: _declaration(v) for n, v in E.variables(f).items()}
+        known = declarations(f)
         # the claim is read in the formula's syntax (x'*A*x, then A*x is a matrix product)
         claim_syntax = syntax if args.syntax == "auto" else args.syntax
         try:
@@ -110,14 +110,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(standalone_code(f, x))
         return 0
     return _derivative(args, f, x)
-
-
-def _declaration(var: E.Variable) -> tuple:
-    if var.kind == "scalar":
-        return ()
-    if var.kind == "vector":
-        return (str(var.rows),)
-    return (str(var.rows), str(var.cols))
 
 
 def _derivative(args, f: E.Expr, x: E.Variable) -> int:

@@ -549,6 +549,20 @@ def _read(text: str, shapes, where: list[int] | None, original: str) -> E.Expr:
     return builder.build(tree)
 
 
+def declarations(expr: E.Expr) -> dict[str, tuple]:
+    """The shapes of expr's variables as parse declarations, so text about expr
+    (a claimed derivative) reads its names with the same shapes."""
+    out: dict[str, tuple] = {}
+    for name, var in E.variables(expr).items():
+        if var.kind == "scalar":
+            out[name] = ()
+        elif var.kind == "vector":
+            out[name] = (str(var.rows),)
+        else:
+            out[name] = (str(var.rows), str(var.cols))
+    return out
+
+
 def parse(text: str, shapes: Mapping[str, object] | None = None, syntax: str = "auto") -> E.Expr:
     """The expression a formula spells; see the module's docstring for the syntaxes."""
     return parse_with_syntax(text, shapes, syntax)[0]

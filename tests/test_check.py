@@ -164,3 +164,13 @@ def test_canonical_form_keeps_the_value(e, seed) -> None:
     assert_close(mc.evaluate(form, values), mc.evaluate(e, values), rtol=1e-8, what=str(e))
     assert canonical(form) is canonical(form)
     assert np.isfinite(mc.evaluate(form, values)).all()
+
+
+def test_claims_typed_as_text() -> None:
+    f = K.quad
+    assert mc.check("(A + A.T) @ x", f, K.x).ok
+    assert mc.check("(A + A')*x", f, K.x).ok
+    verdict = mc.check("A @ x", f, K.x)
+    assert verdict.diagnosis == "missing term"
+    with pytest.raises(mc.ParseError):
+        mc.check("A @", f, K.x)
