@@ -5,6 +5,7 @@ with numpy-like operators, ``grad`` / ``jacobian`` / ``hessian``, and the
 numpy reference evaluator.
 """
 
+from . import nn
 from .check import Verdict, check, equivalent
 from .codegen import CompiledFunction, compile
 from .constructors import (
@@ -64,7 +65,7 @@ def text_shape(expr: Expr) -> str:
 __all__ = [
     "DeclarationError", "Derivation", "DerivativeError", "EvaluationError", "LatexError",
     "Step", "Verdict", "check", "compile", "CompiledFunction", "derive", "equivalent", "Expr",
-    "MatcalcError", "ParseError", "parse",
+    "MatcalcError", "ParseError", "nn", "parse",
     "OperandError", "ShapeError", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",

@@ -90,6 +90,11 @@ def test_training_on_digits_reaches_ninety_percent_in_seconds():
     assert len(history) == 5 and seconds < 20
 
 
+def test_the_api_name():
+    assert mc.nn.Network is Network
+    assert mc.nn.one_hot(np.array([2, 0]), 3).tolist() == [[0, 1], [0, 0], [1, 0]]
+
+
 def test_bad_networks_and_batches():
     with pytest.raises(mc.MatcalcError, match="sizes"):
         Network([4])
