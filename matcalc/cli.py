@@ -122,8 +122,11 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
             f"grad: {text(f)} is not a scalar, it is {f.rows}×{f.cols}; use jacobian"
         )
     if args.command == "hessian":
-        result, derivation = engine.hessian(f, x), None
+        result = engine.hessian(f, x)
         symbol = f"∂²{args.name}/∂{x.name}∂{x.name}ᵀ"
+        # the steps: the Jacobian of the gradient, derived like any Jacobian
+        gradient = engine.grad(f, x)
+        derivation = D.derive(gradient, x, layout=args.layout, name=f"∇{args.name}")
     else:
         derivation = D.derive(f, x, layout=args.layout, name=args.name)
         result = derivation.result

@@ -53,6 +53,8 @@ FUNCTION_LATEX = {
 
 def latex_name(name: str, kind: str = "scalar") -> str:
     """A name in LaTeX: W1 → W_{1}, x_out → \\mathbf{x}_{\\mathrm{out}}, delta → \\delta."""
+    if name.startswith("∇"):  # a gradient's name, ∇f
+        return r"\nabla " + latex_name(name[1:], kind)
     match = re.fullmatch(r"([^\W\d_]+?)_?(\d+|_[A-Za-z0-9_]+)?", name)
     base, index = (match.group(1), match.group(2)) if match else (name, None)
     base = UNICODE_GREEK.get(base, base)

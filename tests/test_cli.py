@@ -40,6 +40,12 @@ def test_grad_jacobian_hessian(capsys) -> None:
     assert latex.strip() == r"A^\top \mathbf{x} + A \mathbf{x}"
 
 
+def test_hessian_steps_are_the_jacobian_of_the_gradient(capsys) -> None:
+    code, out, _ = run(capsys, "hessian", "x'*A*x", "--wrt", "x", "--steps")
+    assert code == 0
+    assert "∇f = Aᵀ x + A x" in out and "∂∇f/∂x = Aᵀ + A" in out
+
+
 def test_latex_and_pdf_files(capsys, tmp_path) -> None:
     import shutil
 
