@@ -326,6 +326,14 @@ def unit_factor(node: E.Expr) -> E.Expr | None:
         return b
     if is_unit(b) and a.shape == node.shape:
         return a
+    for scaled_ones, other in ((a, b), (b, a)):  # (s 𝟏) ⊙ y = s y
+        if (
+            isinstance(scaled_ones, E.Mul)
+            and scaled_ones.a.is_scalar
+            and isinstance(scaled_ones.b, E.Ones)
+            and other.shape == node.shape
+        ):
+            return mul(scaled_ones.a, other)
     return None
 
 
@@ -642,6 +650,8 @@ def simplify_diag(node: E.Expr) -> E.Expr | None:
     (a,) = node.args
     if a.is_scalar:
         return a
+    if isinstance(a, E.Mul) and a.a.is_scalar and a.b.shape == a.shape:  # diag(c v) = c diag(v)
+        return mul(a.a, diag(a.b))
     if isinstance(a, E.Ones):
         return identity(a.rows)
     if isinstance(a, E.Zero):
