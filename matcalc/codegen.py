@@ -46,7 +46,7 @@ OPS = {
         ("mc_logdet", 1), ("mc_inv", 1), ("mc_diag", 1), ("mc_diagpart", 1), ("mc_norm", 1),
 ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
         ("mc_dscale", 2), ("mc_scaled", 2), ("mc_rowbroadcast", 2), ("mc_colbroadcast", 2),
-        ("mc_dim", 2), ("mc_colmax", 1),
+        ("mc_dim", 2), ("mc_colmax", 1), ("mc_full", 3),
     ] + [(f"mc_{fn}", 1) for fn in (
         "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "step", "sign",
         "softplus",
@@ -59,6 +59,17 @@ class MatcalcNumPyPrinter(NumPyPrinter):
 
     def _p(self, expr: sympy.Basic) -> str:
         return self._print(expr)
+
+    def _array(self, expr: sympy.Basic) -> str:
+        """An operand that needs array methods: a constant becomes a 1×1 array."""
+        if expr.is_Number:
+            return f"{self._module_format('numpy.full')}((1, 1), {self._p(expr)})"
+        return self._p(expr)
+
+    def _print_mc_full(self, e):
+        value, rows, cols = e.args
+        shape = f"({self._size(rows)}, {self._size(cols)})"
+        return f"{self._module_format('numpy.full')}({shape}, {self._p(value)})"
 
     def _infix(self, expr: sympy.Basic, op: str) -> str:
         a, b = expr.args
@@ -86,7 +97,7 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         return f"(-{self._p(e.args[0])})"  # noqa: E704
 
     def _print_mc_transpose(self, e):
-        return f"{self._p(e.args[0])}.T"  # noqa: E704
+        return f"{self._array(e.args[0])}.T"  # noqa: E704
 
     def _call(self, e, fn: str, extra: str = "") -> str:
         return f"{self._module_format(fn)}({', '.join(self._p(a) for a in e.args)}{extra})"
@@ -133,13 +144,13 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         return self._call(e, "numpy.logaddexp").replace("logaddexp(", "logaddexp(0.0, ", 1)
 
     def _print_mc_sum(self, e):
-        return f"{self._p(e.args[0])}.sum(keepdims=True)"  # noqa: E704
+        return f"{self._array(e.args[0])}.sum(keepdims=True)"  # noqa: E704
 
     def _print_mc_sum0(self, e):
-        return f"{self._p(e.args[0])}.sum(axis=0, keepdims=True)"  # noqa: E704
+        return f"{self._array(e.args[0])}.sum(axis=0, keepdims=True)"  # noqa: E704
 
     def _print_mc_sum1(self, e):
-        return f"{self._p(e.args[0])}.sum(axis=1, keepdims=True)"  # noqa: E704
+        return f"{self._array(e.args[0])}.sum(axis=1, keepdims=True)"  # noqa: E704
 
     def _print_mc_trace(self, e):
         return f"{self._module_format('numpy.trace')}({self._p(e.args[0])}).reshape(1, 1)"
@@ -204,7 +215,7 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._size(cols)}))"
 
     def _print_mc_colmax(self, e):
-        return f"{self._p(e.args[0])}.max(axis=0, keepdims=True)"
+        return f"{self._array(e.args[0])}.max(axis=0, keepdims=True)"
 
     def _print_mc_dim(self, e):
         array, axis = e.args
@@ -337,6 +348,13 @@ def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
             value = lowering.assign(value)
         done[id(node)] = value
     lowered = [done[id(o)] for o in outputs]
+    # a constant result (a zero gradient, a fixed value) is still an array of its shape
+    lowered = [
+        OPS["mc_full"](value, lowering.size(o.rows), lowering.size(o.cols))
+        if value.is_Number
+        else value
+        for o, value in zip(outputs, lowered, strict=True)
+    ]
     assignments, lowered = reuse_names(lowering.assignments, lowered)
     return lowered, assignments, lowering.symbols
 
@@ -381,7 +399,7 @@ class CompiledFunction:
         self.raw = raw
         self.source = source
         self.arguments = names
-        self.variables = E.variables(f)
+        self.variables = {**E.variables(f), **{v.name: v for v in wrt}}
 
     def arrays(self, values: Mapping[str, Any]) -> list[np.ndarray]:
         """The arguments, checked: every variable by name, each of its declared shape."""

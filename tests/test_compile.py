@@ -108,3 +108,15 @@ def test_compiled_gradient_of_a_million_vector_never_allocates_n_squared() -> No
     soft = np.exp(xv - xv.max())
     expected = s * (1 - s) * yv + xv / np.linalg.norm(xv) + soft / soft.sum()
     assert_close(g.ravel(), expected, rtol=1e-10)
+
+
+def test_constant_pieces_are_arrays_of_their_shape() -> None:
+    """softmax of a constant, a constant value, a zero gradient (found by hypothesis)."""
+    n = mc.dims("n")
+    x, c = mc.vector("x", n), mc.scalar("c")
+    fn = mc.compile(mc.sum(mc.softmax(mc.zeros(n, 1))) + 2 * c, wrt=[c, x])
+    value, (dc, dx) = fn(x=np.ones(3), c=1.0)
+    assert value == 3.0 and dc.shape == (1, 1) and dc[0, 0] == 2.0
+    assert dx.shape == (3, 1) and not dx.any()
+    value, _ = mc.compile(mc.logsumexp(mc.ones(3, 1)) + 0 * c)(c=1.0)
+    assert value == pytest.approx(1 + np.log(3))
