@@ -335,30 +335,31 @@ def _missing_or_extra(claim, truth, label, fits) -> Verdict | None:
     return None
 
 
+# each product, the one students confuse it with, and how to say so
+OTHER_PRODUCT = {
+    E.Mul: (E.MatMul, "a Hadamard product ⊙ where a matrix product belongs"),
+    E.MatMul: (E.Mul, "a matrix product where a Hadamard product ⊙ belongs"),
+}
+
+
+def _other_product(node: E.Expr, other: type, mistake: str, code: str):
+    """node's operands combined by the other product, in the orientations that fit."""
+    a, b = node.args
+    for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
+        candidate = _try(lambda left=left, right=right: other.make(left, right))
+        if candidate is not None:
+            fixed = text(s.simplify(candidate))
+            yield candidate, f"{text(node)} uses {mistake}: {fixed}", code
+
+
 def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
     """Local corrections of one node: the mistakes students make."""
-    if isinstance(node, E.Mul) and not (node.a.is_scalar or node.b.is_scalar):
-        a, b = node.args
-        for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
-            candidate = _try(lambda left=left, right=right: E.MatMul.make(left, right))
-            if candidate is not None:
-                yield (
-                    candidate,
-                    f"{text(node)} uses a Hadamard product ⊙ where a matrix product belongs: "
-                    f"{text(s.simplify(candidate))}",
-                    "hadamard for matrix product",
-                )
+    if type(node) in OTHER_PRODUCT and not (node.a.is_scalar or node.b.is_scalar):
+        other, mistake = OTHER_PRODUCT[type(node)]
+        code = "hadamard for matrix product" if other is E.MatMul else "matrix product for hadamard"
+        yield from _other_product(node, other, mistake, code)
     if isinstance(node, E.MatMul):
         a, b = node.args
-        for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
-            candidate = _try(lambda left=left, right=right: E.Mul.make(left, right))
-            if candidate is not None:
-                yield (
-                    candidate,
-                    f"{text(node)} uses a matrix product where a Hadamard product ⊙ belongs: "
-                    f"{text(s.simplify(candidate))}",
-                    "matrix product for hadamard",
-                )
         swapped = _try(lambda: E.MatMul.make(b, a))
         if swapped is not None:
             yield (

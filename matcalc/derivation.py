@@ -479,23 +479,27 @@ def _row(adjoint: E.Expr, names: Names) -> E.Expr:
     return E.Transpose.make(adjoint) if id(adjoint) in names.text else s.transpose(adjoint)
 
 
+def _nearest_named(start: list[E.Expr], step, symbols: dict[int, Symbol]) -> list[E.Expr]:
+    """The named nodes first reached from start, moving by step, passing unnamed ones."""
+    found: list[E.Expr] = []
+    stack = list(start)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in symbols:
+            found.append(node)
+        else:
+            stack.extend(step(node))
+    return found
+
+
 def _nearest_named_parents(
     node: E.Expr, parents: dict[int, list[E.Expr]], symbols: dict[int, Symbol]
 ) -> list[E.Expr]:
-    found: list[E.Expr] = []
-    stack = list(parents.get(id(node), []))
-    seen: set[int] = set()
-    while stack:
-        up = stack.pop()
-        if id(up) in seen:
-            continue
-        seen.add(id(up))
-        if id(up) in symbols:
-            if not any(up is f for f in found):
-                found.append(up)
-        else:
-            stack.extend(parents.get(id(up), []))
-    return found
+    return _nearest_named(parents.get(id(node), []), lambda n: parents.get(id(n), []), symbols)
 
 
 def _rule_of(rules: list[str]) -> tuple[str, str]:
@@ -708,19 +712,10 @@ def _jacobian_chain(node, g, ups, adjoint, symbols, names, frozen, layout, root)
 def _nearest_named_children(
     node: E.Expr, needed: set[int], symbols: dict[int, Symbol]
 ) -> list[E.Expr]:
-    found: list[E.Expr] = []
-    stack = [c for c in node.args if id(c) in needed]
-    seen: set[int] = set()
-    while stack:
-        down = stack.pop()
-        if id(down) in seen:
-            continue
-        seen.add(id(down))
-        if id(down) in symbols:
-            found.append(down)
-        else:
-            stack.extend(c for c in down.args if id(c) in needed)
-    return found
+    def down(n: E.Expr) -> list[E.Expr]:
+        return [c for c in n.args if id(c) in needed]
+
+    return _nearest_named(down(node), down, symbols)
 
 
 def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str) -> Derivation:

@@ -24,6 +24,7 @@ from .printing import (
     paren,
     product_operand,
     render,
+    sum_operand,
 )
 
 L, R = r"\left(", r"\right)"
@@ -141,7 +142,7 @@ def _(node: E.Add, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if isinstance(node.b, E.Neg):
         return Printed(f"{a.text} - {b.text[1:]}", SUM)
-    right = f"{L}{b.text}{R}" if b.text.startswith("-") else paren(b, PRODUCT, L, R)
+    right = sum_operand(b, L, R)
     return Printed(f"{a.text} + {right}", SUM)
 
 
@@ -151,7 +152,7 @@ def _(node: E.Sub, args: list[Printed], ctx: Context) -> Printed:
     if prime is not None:
         return prime_latex(prime, ctx)
     a, b = args
-    right = f"{L}{b.text}{R}" if b.text.startswith("-") else paren(b, PRODUCT, L, R)
+    right = sum_operand(b, L, R)
     return Printed(f"{a.text} - {right}", SUM)
 
 

@@ -35,6 +35,13 @@ def product_operand(child: Printed, kind: str, left: str = "(", right: str = ")"
     return f"{left}{child.text}{right}"
 
 
+def sum_operand(child: Printed, left: str = "(", right: str = ")") -> str:
+    """The right operand of + or −: a product as is, a sum or a negated term in parentheses."""
+    if child.text[:1] in "−-":
+        return f"{left}{child.text}{right}"
+    return paren(child, PRODUCT, left, right)
+
+
 def derivative_of(node: E.Expr) -> tuple[str, E.Expr] | None:
     """(f, z) when node is f′(z) as the engine writes it, else None.
 

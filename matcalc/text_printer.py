@@ -26,6 +26,7 @@ from .printing import (
     paren,
     product_operand,
     render,
+    sum_operand,
 )
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -96,7 +97,7 @@ def _(node: E.Add, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     if isinstance(node.b, E.Neg):
         return Printed(f"{a.text} − {args[1].text[1:]}", SUM)
-    right = f"({b.text})" if b.text.startswith("−") else paren(b, PRODUCT)
+    right = sum_operand(b)
     return Printed(f"{a.text} + {right}", SUM)
 
 
@@ -106,7 +107,7 @@ def _(node: E.Sub, args: list[Printed], ctx: Context) -> Printed:
     if prime is not None:
         return prime_text(prime, ctx)
     a, b = args
-    right = f"({b.text})" if b.text.startswith("−") else paren(b, PRODUCT)
+    right = sum_operand(b)
     return Printed(f"{a.text} − {right}", SUM)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import lectures
 import numpy as np
 import pytest
-from helpers import assert_close, keyed
+from helpers import assert_close, keyed, numeric_jacobian
 from operation_specs import SPECS
 
 import matcalc as mc
@@ -28,21 +28,16 @@ def piece_expr(piece):
     """The expression a formula piece stands for, or None for a symbol."""
     if isinstance(piece, Formula):
         return piece.expr
-    if isinstance(piece, Product):
-        parts = [piece_expr(f) for f in piece.factors]
+    if isinstance(piece, Product | Total):
+        parts = [
+            piece_expr(p) for p in (piece.factors if isinstance(piece, Product) else piece.terms)
+        ]
         if any(p is None for p in parts):
             return None
+        combine = E.matmul if isinstance(piece, Product) else (lambda u, v: u + v)
         out = parts[0]
         for p in parts[1:]:
-            out = E.matmul(out, p)
-        return out
-    if isinstance(piece, Total):
-        parts = [piece_expr(t) for t in piece.terms]
-        if any(p is None for p in parts):
-            return None
-        out = parts[0]
-        for p in parts[1:]:
-            out = out + p
+            out = combine(out, p)
         return out
     return None
 
@@ -64,16 +59,8 @@ def numeric_partial(num, den, values):
     point = np.atleast_2d(np.asarray(mc.evaluate(den, values), dtype=float))
     if den.is_column:
         point = point.reshape(-1, 1)
-    columns = []
-    for index in np.ndindex(point.shape):
-        h = 1e-6 * max(1.0, abs(point[index]))
-        up, down = point.copy(), point.copy()
-        up[index] += h
-        down[index] -= h
-        hi = np.asarray(mc.evaluate(inner, {**values, probe: up}), dtype=float).reshape(-1)
-        lo = np.asarray(mc.evaluate(inner, {**values, probe: down}), dtype=float).reshape(-1)
-        columns.append((hi - lo) / (2 * h))
-    return np.stack(columns, axis=1)  # one row per entry of num, one column per entry of den
+    # one row per entry of num, one column per entry of den
+    return numeric_jacobian(inner, probe.name, {**values, probe.name: point})
 
 
 @pytest.mark.parametrize("key", list(CASES))
