@@ -28,33 +28,38 @@ from .constructors import (
     relu,
     scalar,
     sigmoid,
+    sign,
     sin,
     softmax,
     sqrt,
+    step,
     sum,
     tanh,
     trace,
     vector,
     zeros,
 )
-from .derivation import Derivation, LatexError, Step, derive
-from .dims import (
+from .derivation import Derivation, Step
+from .dims import dims
+from .dims import format_shape as _format_shape
+from .engine import grad, hessian, jacobian
+from .errors import (
+    ConstantError,
     DeclarationError,
     DerivativeError,
     EvaluationError,
+    LatexError,
     MatcalcError,
     OperandError,
+    ParseError,
     ShapeError,
-    dims,
 )
-from .dims import format_shape as _format_shape
-from .engine import grad, hessian, jacobian
 from .evaluator import evaluate
 from .expr import Expr, Variable, variables
-from .latex_printer import latex, markdown
-from .parse import ParseError, parse
+from .parse import parse
+from .printing import latex, markdown, text
 from .simplifier import simplify
-from .text_printer import text
+from .stepwise import derive
 
 
 def text_shape(expr: Expr) -> str:
@@ -63,13 +68,12 @@ def text_shape(expr: Expr) -> str:
 
 
 __all__ = [
-    "DeclarationError", "Derivation", "DerivativeError", "EvaluationError", "LatexError",
+    "ConstantError", "DeclarationError", "Derivation", "DerivativeError", "EvaluationError",
+    "LatexError", "MatcalcError", "OperandError", "ParseError", "ShapeError",
     "Step", "Verdict", "check", "compile", "CompiledFunction", "derive", "equivalent", "Expr",
-    "MatcalcError", "ParseError", "nn", "parse",
-    "OperandError", "ShapeError", "Variable",
+    "nn", "parse", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",
-    "norm", "ones",
-    "outer", "relu", "scalar", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh",
-    "text", "text_shape", "trace", "variables", "vector", "zeros",
+    "norm", "ones", "outer", "relu", "scalar", "sigmoid", "sign", "simplify", "sin", "softmax",
+    "sqrt", "step", "sum", "tanh", "text", "text_shape", "trace", "variables", "vector", "zeros",
 ]  # fmt: skip

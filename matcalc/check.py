@@ -23,11 +23,13 @@ import sympy
 from . import expr as E
 from . import simplifier as s
 from .canonical import Normalizer, canonical
-from .dims import DerivativeError, MatcalcError, format_shape, vector_length
+from .dims import format_shape, vector_length
+from .engine import check_variable, grad, jacobian
+from .errors import DerivativeError, MatcalcError
 from .evaluator import evaluate_arrays
 from .functions import FUNCTIONS
-from .printing import derivative_of
-from .text_printer import text
+from .parse import declarations, parse
+from .printing import named_derivatives, text
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,6 @@ class Verdict:
 
 
 # -- sampling sizes and values ----------
-KINKED = ("relu", "abs", "step", "sign")
-
-
 def _symbols(*exprs: E.Expr) -> list[sympy.Symbol]:
     found: set[sympy.Symbol] = set()
     for e in exprs:
@@ -76,7 +75,7 @@ def _domains(exprs: list[E.Expr]) -> tuple[set[str], set[str]]:
     conditioned: set[str] = set()
     for e in exprs:
         for node in E.postorder(e):
-            if isinstance(node, E.Apply) and node.fn in ("log", "sqrt"):
+            if isinstance(node, E.Apply) and FUNCTIONS[node.fn].domain != "real":
                 positive |= {v.name for v in E.iter_variables(node.a)}
             if isinstance(node, E.Pow) and not (
                 isinstance(node.b, E.Const) and node.b.value.is_integer
@@ -87,15 +86,16 @@ def _domains(exprs: list[E.Expr]) -> tuple[set[str], set[str]]:
     return positive, conditioned
 
 
-def _kinks(exprs: list[E.Expr]) -> list[E.Expr]:
-    """The arguments whose sign flips a derivative: relu, abs, step, sign, max."""
+def _kinks(exprs: list[E.Expr]) -> list[tuple[E.Expr, float]]:
+    """(argument, kink) pairs where a derivative jumps: the kinks the catalogue
+    gives for a function (relu, abs, step, sign at 0), and a − b = 0 for max(a, b)."""
     found = []
     for e in exprs:
         for node in E.postorder(e):
-            if isinstance(node, E.Apply) and node.fn in KINKED:
-                found.append(node.a)
+            if isinstance(node, E.Apply):
+                found.extend((node.a, kink) for kink in FUNCTIONS[node.fn].kinks)
             elif isinstance(node, E.Maximum):
-                found.append(E.Sub.make(node.a, node.b))
+                found.append((E.Sub.make(node.a, node.b), 0.0))
     return found
 
 
@@ -127,7 +127,8 @@ def samples(exprs: list[E.Expr], seed: int = 0, count: int = 3) -> Iterator[Samp
                     arrays[name] = signs * rng.uniform(0.3, 1.5, size=shape)
             try:
                 near_kink = any(
-                    np.min(np.abs(evaluate_arrays(k, arrays, sizes))) < 0.05 for k in kinks
+                    np.min(np.abs(evaluate_arrays(arg, arrays, sizes) - kink)) < 0.05
+                    for arg, kink in kinks
                 )
             except MatcalcError:
                 near_kink = True
@@ -159,13 +160,9 @@ def check(claim: object, f: object, x: E.Variable, name: str = "f", seed: int = 
 
     claim is an expression, or text in either syntax (read with f's shapes).
     """
-    from .engine import _check_variable, grad, jacobian
-
     f = E.as_expr(f, "check")
-    x = _check_variable("check", x)
+    x = check_variable("check", x)
     if isinstance(claim, str):  # typed as text: its names take f's shapes
-        from .parse import declarations, parse
-
         claim = parse(claim, declarations(f))
     claim = E.as_expr(claim, "check")
     if f.is_scalar:
@@ -377,14 +374,14 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
     if isinstance(node, E.Apply):
         entry = FUNCTIONS[node.fn]
         if entry.derivative is not None:
-            prime = entry.derivative(node.a, node)
+            prime = entry.derivative(s, node.a, node)
             shown = f"{entry.text}′({text(node.a)})"
             yield (
                 prime,
                 f"{text(node)} should be its derivative {shown}",
                 "function for its derivative",
             )
-    prime = derivative_of(node)
+    prime = named_derivatives(node).get(id(node))
     if prime is not None:
         fn, z = prime
         original = E.Apply.make(fn, z)

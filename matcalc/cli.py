@@ -13,9 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import derivation as D
 from . import expr as E
-from .dims import MatcalcError
+from . import stepwise
+from .errors import MatcalcError
 from .parse import ParseError, declarations, parse, parse_with_syntax
 
 EPILOG = (
@@ -114,8 +114,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def _derivative(args, f: E.Expr, x: E.Variable) -> int:
     from . import engine
-    from .latex_printer import latex
-    from .text_printer import text
+    from .printing import latex, text
 
     if args.command == "grad" and not f.is_scalar:
         raise MatcalcError(
@@ -126,9 +125,9 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
         symbol = f"∂²{args.name}/∂{x.name}∂{x.name}ᵀ"
         # the steps: the Jacobian of the gradient, derived like any Jacobian
         gradient = engine.grad(f, x)
-        derivation = D.derive(gradient, x, layout=args.layout, name=f"∇{args.name}")
+        derivation = stepwise.derive(gradient, x, layout=args.layout, name=f"∇{args.name}")
     else:
-        derivation = D.derive(f, x, layout=args.layout, name=args.name)
+        derivation = stepwise.derive(f, x, layout=args.layout, name=args.name)
         result = derivation.result
         symbol = f"∂{args.name}/∂{x.name}"
         if args.command == "jacobian" and f.is_scalar:
@@ -159,9 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(argv)
     except MatcalcError as error:
         print(format_error(error), file=sys.stderr)
-        return 2
-    except D.LatexError as error:
-        print(f"matcalc: {error}", file=sys.stderr)
         return 2
 
 

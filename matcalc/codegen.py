@@ -14,7 +14,10 @@ line per intermediate.
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Mapping, Sequence
+from functools import singledispatch
 from typing import Any
 
 import numpy as np
@@ -23,7 +26,11 @@ from sympy.printing.numpy import NumPyPrinter
 
 from . import expr as E
 from . import simplifier as s
-from .dims import EvaluationError, ShapeError, format_shape
+from .dims import format_shape
+from .engine import check_variable, grad
+from .errors import EvaluationError, ShapeError
+from .evaluator import bind_dims, fit_array
+from .functions import FUNCTIONS
 
 
 # -- sympy stand-ins for matcalc operations ----------
@@ -31,6 +38,16 @@ class ArrayOp(sympy.Function):
     """An operation on arrays; sympy treats it as an opaque function."""
 
     is_commutative = False
+
+
+class ElementwiseBase(ArrayOp):
+    """A catalogue function f applied entry by entry; printed from its code template.
+
+    (sympy's printer skips the base classes of a Function subclass when it looks
+    for a ``_print_`` method, except those whose name ends in "Base".)"""
+
+    nargs = 1
+    function: str = ""
 
 
 def _op(name: str, arity: int) -> type[ArrayOp]:
@@ -44,14 +61,16 @@ OPS = {
         ("mc_maximum", 2), ("mc_neg", 1), ("mc_matmul", 2), ("mc_transpose", 1),
         ("mc_sum", 1), ("mc_sum0", 1), ("mc_sum1", 1), ("mc_trace", 1), ("mc_det", 1),
         ("mc_logdet", 1), ("mc_inv", 1), ("mc_diag", 1), ("mc_diagpart", 1), ("mc_norm", 1),
-("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
+        ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1), ("mc_log", 1), ("mc_exp", 1),
         ("mc_dscale", 2), ("mc_scaled", 2), ("mc_rowbroadcast", 2), ("mc_colbroadcast", 2),
         ("mc_dim", 2), ("mc_colmax", 1), ("mc_full", 3),
-    ] + [(f"mc_{fn}", 1) for fn in (
-        "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "step", "sign",
-        "softplus",
-    )]
+    ]
 }  # fmt: skip
+# One sympy function per catalogue function, named after it (its code is the entry's).
+ELEMENTWISE: dict[str, type[ElementwiseBase]] = {
+    name: type(f"mc_fn_{name}", (ElementwiseBase,), {"function": name}) for name in FUNCTIONS
+}
+_NUMPY_NAME = re.compile(r"numpy(?:\.\w+)+")
 
 
 class MatcalcNumPyPrinter(NumPyPrinter):
@@ -66,7 +85,13 @@ class MatcalcNumPyPrinter(NumPyPrinter):
             return f"{self._module_format('numpy.full')}((1, 1), {self._p(expr)})"
         return self._p(expr)
 
-    def _print_mc_full(self, e):
+    def _print_ElementwiseBase(self, e: ElementwiseBase) -> str:  # noqa: N802 - sympy's protocol
+        """f(z) from the catalogue's code template, its numpy names as this printer spells them."""
+        template = FUNCTIONS[e.function].code
+        code = _NUMPY_NAME.sub(lambda m: self._module_format(m.group(0)), template)
+        return code.format(self._p(e.args[0]))
+
+    def _print_mc_full(self, e: sympy.Basic) -> str:
         value, rows, cols = e.args
         shape = f"({self._size(rows)}, {self._size(cols)})"
         return f"{self._module_format('numpy.full')}({shape}, {self._p(value)})"
@@ -75,103 +100,71 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         a, b = expr.args
         return f"({self._p(a)} {op} {self._p(b)})"
 
-    def _print_mc_add(self, e):
-        return self._infix(e, "+")  # noqa: E704
+    def _print_mc_add(self, e: sympy.Basic) -> str:
+        return self._infix(e, "+")
 
-    def _print_mc_sub(self, e):
-        return self._infix(e, "-")  # noqa: E704
+    def _print_mc_sub(self, e: sympy.Basic) -> str:
+        return self._infix(e, "-")
 
-    def _print_mc_mul(self, e):
-        return self._infix(e, "*")  # noqa: E704
+    def _print_mc_mul(self, e: sympy.Basic) -> str:
+        return self._infix(e, "*")
 
-    def _print_mc_div(self, e):
-        return self._infix(e, "/")  # noqa: E704
+    def _print_mc_div(self, e: sympy.Basic) -> str:
+        return self._infix(e, "/")
 
-    def _print_mc_pow(self, e):
-        return self._infix(e, "**")  # noqa: E704
+    def _print_mc_pow(self, e: sympy.Basic) -> str:
+        return self._infix(e, "**")
 
-    def _print_mc_matmul(self, e):
-        return self._infix(e, "@")  # noqa: E704
+    def _print_mc_matmul(self, e: sympy.Basic) -> str:
+        return self._infix(e, "@")
 
-    def _print_mc_neg(self, e):
-        return f"(-{self._p(e.args[0])})"  # noqa: E704
+    def _print_mc_neg(self, e: sympy.Basic) -> str:
+        return f"(-{self._p(e.args[0])})"
 
-    def _print_mc_transpose(self, e):
-        return f"{self._array(e.args[0])}.T"  # noqa: E704
+    def _print_mc_transpose(self, e: sympy.Basic) -> str:
+        return f"{self._array(e.args[0])}.T"
 
-    def _call(self, e, fn: str, extra: str = "") -> str:
-        return f"{self._module_format(fn)}({', '.join(self._p(a) for a in e.args)}{extra})"
+    def _call(self, e: sympy.Basic, fn: str) -> str:
+        return f"{self._module_format(fn)}({', '.join(self._p(a) for a in e.args)})"
 
-    def _print_mc_maximum(self, e):
-        return self._call(e, "numpy.maximum")  # noqa: E704
+    def _print_mc_maximum(self, e: sympy.Basic) -> str:
+        return self._call(e, "numpy.maximum")
 
-    def _print_mc_exp(self, e):
-        return self._call(e, "numpy.exp")  # noqa: E704
+    def _print_mc_exp(self, e: sympy.Basic) -> str:
+        return self._call(e, "numpy.exp")
 
-    def _print_mc_log(self, e):
-        return self._call(e, "numpy.log")  # noqa: E704
+    def _print_mc_log(self, e: sympy.Basic) -> str:
+        return self._call(e, "numpy.log")
 
-    def _print_mc_tanh(self, e):
-        return self._call(e, "numpy.tanh")  # noqa: E704
+    def _print_mc_sum(self, e: sympy.Basic) -> str:
+        return f"{self._array(e.args[0])}.sum(keepdims=True)"
 
-    def _print_mc_sin(self, e):
-        return self._call(e, "numpy.sin")  # noqa: E704
+    def _print_mc_sum0(self, e: sympy.Basic) -> str:
+        return f"{self._array(e.args[0])}.sum(axis=0, keepdims=True)"
 
-    def _print_mc_cos(self, e):
-        return self._call(e, "numpy.cos")  # noqa: E704
+    def _print_mc_sum1(self, e: sympy.Basic) -> str:
+        return f"{self._array(e.args[0])}.sum(axis=1, keepdims=True)"
 
-    def _print_mc_sqrt(self, e):
-        return self._call(e, "numpy.sqrt")  # noqa: E704
-
-    def _print_mc_abs(self, e):
-        return self._call(e, "numpy.abs")  # noqa: E704
-
-    def _print_mc_sign(self, e):
-        return self._call(e, "numpy.sign")  # noqa: E704
-
-    def _print_mc_relu(self, e):
-        return self._call(e, "numpy.maximum", ", 0.0")  # noqa: E704
-
-    def _print_mc_step(self, e):
-        return f"({self._p(e.args[0])} > 0.0)"  # noqa: E704
-
-    def _print_mc_sigmoid(self, e):
-        # σ(z) = (1 + tanh(z/2)) / 2: one ufunc, and no overflow for any z.
-        tanh = self._module_format("numpy.tanh")
-        return f"(0.5 + 0.5 * {tanh}(0.5 * {self._p(e.args[0])}))"
-
-    def _print_mc_softplus(self, e):
-        return self._call(e, "numpy.logaddexp").replace("logaddexp(", "logaddexp(0.0, ", 1)
-
-    def _print_mc_sum(self, e):
-        return f"{self._array(e.args[0])}.sum(keepdims=True)"  # noqa: E704
-
-    def _print_mc_sum0(self, e):
-        return f"{self._array(e.args[0])}.sum(axis=0, keepdims=True)"  # noqa: E704
-
-    def _print_mc_sum1(self, e):
-        return f"{self._array(e.args[0])}.sum(axis=1, keepdims=True)"  # noqa: E704
-
-    def _print_mc_trace(self, e):
+    def _print_mc_trace(self, e: sympy.Basic) -> str:
         return f"{self._module_format('numpy.trace')}({self._p(e.args[0])}).reshape(1, 1)"
 
-    def _print_mc_det(self, e):
+    def _print_mc_det(self, e: sympy.Basic) -> str:
         return f"{self._module_format('numpy.linalg.det')}({self._p(e.args[0])}).reshape(1, 1)"
 
-    def _print_mc_logdet(self, e):
+    def _print_mc_logdet(self, e: sympy.Basic) -> str:
         slogdet = self._module_format("numpy.linalg.slogdet")
         return f"{slogdet}({self._p(e.args[0])})[1].reshape(1, 1)"
 
-    def _print_mc_inv(self, e):
-        return self._call(e, "numpy.linalg.inv")  # noqa: E704
+    def _print_mc_inv(self, e: sympy.Basic) -> str:
+        return self._call(e, "numpy.linalg.inv")
 
-    def _print_mc_diag(self, e):
-        return self._call(e, "numpy.diagflat")  # noqa: E704
+    def _print_mc_diag(self, e: sympy.Basic) -> str:
+        return self._call(e, "numpy.diagflat")
 
-    def _print_mc_diagpart(self, e):
+    def _print_mc_diagpart(self, e: sympy.Basic) -> str:
         return f"{self._module_format('numpy.diagonal')}({self._p(e.args[0])}).reshape(-1, 1)"
 
-    def _print_mc_norm(self, e):
+    def _print_mc_norm(self, e: sympy.Basic) -> str:
         sqrt = self._module_format("numpy.sqrt")
         a = self._p(e.args[0])
         return f"{sqrt}(({a} * {a}).sum(keepdims=True))"
@@ -179,55 +172,55 @@ class MatcalcNumPyPrinter(NumPyPrinter):
     def _size(self, size: sympy.Basic) -> str:
         return str(int(size)) if size.is_Integer else self._p(size)
 
-    def _print_mc_ones(self, e):
+    def _print_mc_ones(self, e: sympy.Basic) -> str:
         rows, cols = (self._size(a) for a in e.args)
         return f"{self._module_format('numpy.ones')}(({rows}, {cols}))"
 
-    def _print_mc_zeros(self, e):
+    def _print_mc_zeros(self, e: sympy.Basic) -> str:
         rows, cols = (self._size(a) for a in e.args)
         return f"{self._module_format('numpy.zeros')}(({rows}, {cols}))"
 
-    def _print_mc_eye(self, e):
+    def _print_mc_eye(self, e: sympy.Basic) -> str:
         return f"{self._module_format('numpy.eye')}({self._size(e.args[0])})"
 
-    def _print_mc_dscale(self, e):
+    def _print_mc_dscale(self, e: sympy.Basic) -> str:
         """diag(v) M = v ⊙ M (v a column): no n×n matrix."""
         v, m = e.args
         return f"({self._p(v)} * {self._p(m)})"
 
-    def _print_mc_scaled(self, e):
+    def _print_mc_scaled(self, e: sympy.Basic) -> str:
         """M diag(v) = M ⊙ vᵀ."""
         m, v = e.args
         return f"({self._p(m)} * {self._p(v)}.T)"
 
-    def _print_mc_rowbroadcast(self, e):
+    def _print_mc_rowbroadcast(self, e: sympy.Basic) -> str:
         """𝟏 g for a row g: the row repeated down r rows, as a broadcast view."""
         rows, g = e.args
         g_text = self._p(g)
         broadcast = self._module_format("numpy.broadcast_to")
         return f"{broadcast}({g_text}, ({self._size(rows)}, {g_text}.shape[1]))"
 
-    def _print_mc_colbroadcast(self, e):
+    def _print_mc_colbroadcast(self, e: sympy.Basic) -> str:
         """g 𝟏ᵀ for a column g: the column repeated across c columns."""
         g, cols = e.args
         g_text = self._p(g)
         broadcast = self._module_format("numpy.broadcast_to")
         return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._size(cols)}))"
 
-    def _print_mc_colmax(self, e):
+    def _print_mc_colmax(self, e: sympy.Basic) -> str:
         return f"{self._array(e.args[0])}.max(axis=0, keepdims=True)"
 
-    def _print_mc_dim(self, e):
+    def _print_mc_dim(self, e: sympy.Basic) -> str:
         array, axis = e.args
         return f"{self._p(array)}.shape[{int(axis)}]"
 
-    def _print_Rational(self, e):  # noqa: N802 - sympy's printer protocol
+    def _print_Rational(self, e: sympy.Rational) -> str:  # noqa: N802 - sympy's printer protocol
         return repr(float(e))
 
-    def _print_Integer(self, e):  # noqa: N802
+    def _print_Integer(self, e: sympy.Integer) -> str:  # noqa: N802
         return f"{int(e)}.0" if abs(int(e)) < 2**53 else repr(float(e))
 
-    def _print_Float(self, e):  # noqa: N802
+    def _print_Float(self, e: sympy.Float) -> str:  # noqa: N802
         return repr(float(e))
 
 
@@ -257,7 +250,9 @@ class Lowering:
         self.assignments.append((symbol, value))
         return symbol
 
-    def column_exp(self, arg_node: E.Expr, arg: sympy.Basic):
+    def column_exp(
+        self, arg_node: E.Expr, arg: sympy.Basic
+    ) -> tuple[sympy.Basic, sympy.Basic, sympy.Basic]:
         """(max, exp(a − max), Σ exp) per column, shared by softmax(a) and logsumexp(a):
         the exponentials are computed once, as hand-written code does."""
         if id(arg_node) not in self.column_exps:
@@ -272,54 +267,96 @@ class Lowering:
             return sympy.Integer(dim)
         if dim not in self.dim_sources:
             raise EvaluationError(f"compile: the size {dim} is not the size of any argument")
-        return self.dim_sources[dim]
+        return self.dim_sources[dim]  # type: ignore[index]
 
     def constant(self, value: sympy.Expr) -> sympy.Basic:
         if value.free_symbols:
             return value.subs({d: self.size(d) for d in value.free_symbols})
         return value
 
-    def node(self, node: E.Expr, args: list[sympy.Basic]) -> sympy.Basic:  # noqa: C901
-        op = OPS
-        if isinstance(node, E.Variable):
-            return self.symbols[node.name]
-        if isinstance(node, E.Const):
-            return self.constant(node.value)
-        if isinstance(node, E.Ones):
-            return op["mc_ones"](self.size(node.rows), self.size(node.cols))
-        if isinstance(node, E.Zero):
-            return op["mc_zeros"](self.size(node.rows), self.size(node.cols))
-        if isinstance(node, E.Identity):
-            return op["mc_eye"](self.size(node.n))
-        if isinstance(node, E.Apply):
-            return op[f"mc_{node.fn}"](*args)
-        if isinstance(node, E.MatMul):
-            a, b = node.args
-            if isinstance(a, E.Diag):
-                return op["mc_dscale"](args[0].args[0], args[1])
-            if isinstance(b, E.Diag):
-                return op["mc_scaled"](args[0], args[1].args[0])
-            if isinstance(a, E.Ones) and a.cols == 1:
-                return op["mc_rowbroadcast"](self.size(a.rows), args[1])
-            if isinstance(b, E.Ones) and b.rows == 1:
-                return op["mc_colbroadcast"](args[0], self.size(b.cols))
-            return op["mc_matmul"](*args)
-        if isinstance(node, E.Sum):
-            name = {None: "mc_sum", 0: "mc_sum0", 1: "mc_sum1"}[node.axis]
-            return op[name](*args)
-        if isinstance(node, E.Softmax):
-            _, exps, total = self.column_exp(node.a, args[0])
-            return op["mc_div"](exps, total)
-        if isinstance(node, E.LogSumExp):
-            top, _, total = self.column_exp(node.a, args[0])
-            return op["mc_add"](top, op["mc_log"](total))
-        simple = {
-            E.Add: "mc_add", E.Sub: "mc_sub", E.Mul: "mc_mul", E.Div: "mc_div", E.Pow: "mc_pow",
-            E.Maximum: "mc_maximum", E.Neg: "mc_neg", E.Transpose: "mc_transpose",
-            E.Trace: "mc_trace", E.Det: "mc_det", E.LogDet: "mc_logdet", E.Inv: "mc_inv",
-            E.Diag: "mc_diag", E.DiagPart: "mc_diagpart", E.Norm: "mc_norm",
-        }  # fmt: skip
-        return op[simple[type(node)]](*args)
+
+# One lowering per node type: the node, its lowered arguments → a sympy expression.
+@singledispatch
+def lower_node(node: E.Expr, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    raise TypeError(f"no numeric lowering for {type(node).__name__}")
+
+
+@lower_node.register
+def _(node: E.Variable, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return lowering.symbols[node.name]
+
+
+@lower_node.register
+def _(node: E.Const, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return lowering.constant(node.value)
+
+
+@lower_node.register
+def _(node: E.Ones, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return OPS["mc_ones"](lowering.size(node.rows), lowering.size(node.cols))
+
+
+@lower_node.register
+def _(node: E.Zero, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return OPS["mc_zeros"](lowering.size(node.rows), lowering.size(node.cols))
+
+
+@lower_node.register
+def _(node: E.Identity, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return OPS["mc_eye"](lowering.size(node.n))
+
+
+@lower_node.register
+def _(node: E.Apply, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return ELEMENTWISE[node.fn](*args)
+
+
+@lower_node.register
+def _(node: E.MatMul, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    a, b = node.args
+    if isinstance(a, E.Diag):
+        return OPS["mc_dscale"](args[0].args[0], args[1])
+    if isinstance(b, E.Diag):
+        return OPS["mc_scaled"](args[0], args[1].args[0])
+    if isinstance(a, E.Ones) and a.cols == 1:
+        return OPS["mc_rowbroadcast"](lowering.size(a.rows), args[1])
+    if isinstance(b, E.Ones) and b.rows == 1:
+        return OPS["mc_colbroadcast"](args[0], lowering.size(b.cols))
+    return OPS["mc_matmul"](*args)
+
+
+@lower_node.register
+def _(node: E.Sum, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return OPS[{None: "mc_sum", 0: "mc_sum0", 1: "mc_sum1"}[node.axis]](*args)
+
+
+@lower_node.register
+def _(node: E.Softmax, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    _, exps, total = lowering.column_exp(node.a, args[0])
+    return OPS["mc_div"](exps, total)
+
+
+@lower_node.register
+def _(node: E.LogSumExp, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    top, _, total = lowering.column_exp(node.a, args[0])
+    return OPS["mc_add"](top, OPS["mc_log"](total))
+
+
+# The node types that lower to one array operation of their arguments.
+ONE_OPERATION: dict[type[E.Expr], str] = {
+    E.Add: "mc_add", E.Sub: "mc_sub", E.Mul: "mc_mul", E.Div: "mc_div", E.Pow: "mc_pow",
+    E.Maximum: "mc_maximum", E.Neg: "mc_neg", E.Transpose: "mc_transpose",
+    E.Trace: "mc_trace", E.Det: "mc_det", E.LogDet: "mc_logdet", E.Inv: "mc_inv",
+    E.Diag: "mc_diag", E.DiagPart: "mc_diagpart", E.Norm: "mc_norm",
+}  # fmt: skip
+
+
+def _one_operation(node: E.Expr, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    return OPS[ONE_OPERATION[type(node)]](*args)
+
+
+for _node_type in ONE_OPERATION:
+    lower_node.register(_node_type)(_one_operation)
 
 
 def _inline(node: E.Expr) -> bool:
@@ -342,7 +379,7 @@ def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
     roots = {id(o) for o in outputs}
     done: dict[int, sympy.Basic] = {}
     for node in order:
-        value = lowering.node(node, [done[id(c)] for c in node.args])
+        value = lower_node(node, [done[id(c)] for c in node.args], lowering)
         shared = uses.get(id(node), 0) > 1 or (id(node) in roots and node.args)
         if shared and not _inline(node):
             value = lowering.assign(value)
@@ -403,8 +440,6 @@ class CompiledFunction:
 
     def arrays(self, values: Mapping[str, Any]) -> list[np.ndarray]:
         """The arguments, checked: every variable by name, each of its declared shape."""
-        from .evaluator import _fit, bind_dims
-
         unknown = sorted(set(values) - set(self.variables))
         if unknown:
             raise EvaluationError(
@@ -414,7 +449,7 @@ class CompiledFunction:
         missing = [name for name in self.arguments if name not in values]
         if missing:
             raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
-        arrays = {name: _fit(self.variables[name], values[name]) for name in self.arguments}
+        arrays = {name: fit_array(self.variables[name], values[name]) for name in self.arguments}
         try:
             bind_dims(self.variables, arrays, {})
         except ShapeError as error:
@@ -429,10 +464,8 @@ class CompiledFunction:
 
 def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # noqa: A001
     """Generated numpy code returning (value of f, gradients in wrt order)."""
-    from .engine import _check_variable, grad
-
     f = E.as_expr(f, "compile")
-    wrt = [_check_variable("compile", v) for v in wrt]
+    wrt = [check_variable("compile", v) for v in wrt]
     if wrt and not f.is_scalar:
         raise ShapeError(
             f"compile: gradients need a scalar f, but {E.describe(f)} is {format_shape(f.shape)}"
@@ -454,8 +487,6 @@ def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # n
         cse=lambda exprs: (assignments, list(exprs)),
         docstring_limit=0,
     )
-    import inspect
-
     source = inspect.getsource(function)
     return CompiledFunction(f, wrt, function, source, names)
 
@@ -463,10 +494,6 @@ def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # n
 def standalone_code(f: E.Expr, x: E.Variable) -> str:
     """A self-contained numpy script: the value and gradient of f, and a
     central-difference check of that gradient on random numbers."""
-    import inspect
-
-    from .engine import grad
-
     variables = E.variables(f)
     names = sorted(variables)
     lowered, assignments, symbols = lower([s.simplify(f), grad(f, x)], variables)

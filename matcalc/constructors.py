@@ -6,12 +6,17 @@ shapes at construction so a mismatch is reported where it is made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import expr as E
-from .dims import DeclarationError, ShapeError, format_shape
+from .dims import format_shape
+from .errors import DeclarationError, ShapeError
+from .functions import FUNCTIONS
 
 __all__ = [
     "scalar", "vector", "matrix", "ones", "zeros", "eye",
-    "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "maximum",
+    "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "step", "sign",
+    "maximum", "elementwise",
     "sum", "trace", "det", "logdet", "inv", "diag", "norm", "dot", "outer",
     "softmax", "logsumexp",
 ]  # fmt: skip
@@ -56,62 +61,38 @@ def eye(n: object) -> E.Expr:
     return E.Identity.make(size)
 
 
-def _apply(fn: str, value: object) -> E.Expr:
-    return E.Apply.make(fn, E.as_expr(value, fn))
+def elementwise(name: str) -> Callable[[object], E.Expr]:
+    """The constructor of a catalogue function: f(x) applied entry by entry."""
+    entry = FUNCTIONS[name]
+
+    def construct(x: object) -> E.Expr:
+        return E.Apply.make(name, E.as_expr(x, name))
+
+    construct.__name__ = construct.__qualname__ = name
+    construct.__doc__ = entry.doc
+    return construct
 
 
-def exp(x: object) -> E.Expr:
-    """exp, elementwise."""
-    return _apply("exp", x)
+# One line per function of the catalogue (functions.CATALOGUE).
+exp = elementwise("exp")
+sigmoid = elementwise("sigmoid")
+tanh = elementwise("tanh")
+relu = elementwise("relu")
+sin = elementwise("sin")
+cos = elementwise("cos")
+sqrt = elementwise("sqrt")
+abs = elementwise("abs")  # noqa: A001 - the API's name
+step = elementwise("step")
+sign = elementwise("sign")
 
 
 def log(x: object) -> E.Expr:
-    """log, elementwise.  log(1 + exp(t)) is kept as one stable softplus node, and
-    log(det X) as log det X."""
+    """log(x), the natural logarithm, elementwise (x > 0); log(det X) is kept as
+    log det X, whose rule is ∂/∂X = X⁻ᵀ."""
     arg = E.as_expr(x, "log")
-    if isinstance(arg, E.Det):  # log det X, with its own rule ∂/∂X = X⁻ᵀ
+    if isinstance(arg, E.Det):
         return E.LogDet.make(arg.a)
-    if isinstance(arg, E.Add):
-        for one, other in ((arg.a, arg.b), (arg.b, arg.a)):
-            is_one = isinstance(one, E.Const) and one.value == 1
-            if is_one and isinstance(other, E.Apply) and other.fn == "exp":
-                return E.Apply.make("softplus", other.a)
     return E.Apply.make("log", arg)
-
-
-def sigmoid(x: object) -> E.Expr:
-    """σ(x) = 1 / (1 + exp(−x)), elementwise."""
-    return _apply("sigmoid", x)
-
-
-def tanh(x: object) -> E.Expr:
-    """tanh, elementwise."""
-    return _apply("tanh", x)
-
-
-def relu(x: object) -> E.Expr:
-    """max(0, x), elementwise."""
-    return _apply("relu", x)
-
-
-def sin(x: object) -> E.Expr:
-    """sin, elementwise."""
-    return _apply("sin", x)
-
-
-def cos(x: object) -> E.Expr:
-    """cos, elementwise."""
-    return _apply("cos", x)
-
-
-def sqrt(x: object) -> E.Expr:
-    """Square root, elementwise."""
-    return _apply("sqrt", x)
-
-
-def abs(x: object) -> E.Expr:  # noqa: A001 - the API's name
-    """|x|, elementwise."""
-    return _apply("abs", x)
 
 
 def maximum(a: object, b: object) -> E.Expr:

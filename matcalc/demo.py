@@ -19,7 +19,22 @@ from pathlib import Path
 import numpy as np
 
 import matcalc as mc
+from matcalc.errors import MatcalcError
 from matcalc.nn import Network, one_hot
+
+# The demo extra (pip install 'matcalc-chainrule[demo]'): the digits and the plot.
+try:
+    from sklearn.datasets import load_digits
+except ImportError:  # pragma: no cover - the test extra installs it
+    load_digits = None
+try:
+    # The figure API needs no pyplot and no backend switch, so importing the demo
+    # (the notebooks import digits from it) leaves a notebook's inline plots alone.
+    from matplotlib.figure import Figure
+except ImportError:  # pragma: no cover
+    Figure = None
+
+DEMO_EXTRA = "pip install 'matcalc-chainrule[demo]'"
 
 
 def finite_difference_check(f: mc.Expr, x: mc.Variable, values: dict, step: float = 1e-6) -> float:
@@ -81,15 +96,11 @@ def compiled_gradient_check(network: Network, params: dict, X: np.ndarray, Y: np
 
 
 def plot(history, path: Path) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matcalc-chainrule[demo])")
+    if Figure is None:
+        print(f"matplotlib is not installed: no plot ({DEMO_EXTRA})")
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig = Figure(figsize=(9, 3.5))
+    left, right = fig.subplots(1, 2)
     epochs = history.column("epoch")
     left.plot(epochs, history.column("loss"))
     left.set(xlabel="epoch", ylabel="training loss", title="Cross-entropy")
@@ -100,14 +111,13 @@ def plot(history, path: Path) -> Path | None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
 def digits(seed: int = 0):
     """scikit-learn's bundled 8×8 digits, scaled to [0, 1], split 75/25; one example per column."""
-    from sklearn.datasets import load_digits
-
+    if load_digits is None:
+        raise MatcalcError(f"the digits come with scikit-learn: {DEMO_EXTRA}")
     data = load_digits()
     X, labels = data.data.T / 16.0, data.target
     order = np.random.default_rng(seed).permutation(len(labels))

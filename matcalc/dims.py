@@ -8,34 +8,12 @@ from __future__ import annotations
 
 import sympy
 
+from .errors import DeclarationError, ShapeError
+
 Dim = int | sympy.Symbol
 Shape = tuple[Dim, Dim]
 
 SCALAR_SHAPE: Shape = (1, 1)
-
-
-class MatcalcError(Exception):
-    """Base class of every error matcalc raises on purpose."""
-
-
-class ShapeError(MatcalcError, ValueError):
-    """Operands whose shapes do not fit the operation; the message names both."""
-
-
-class DeclarationError(MatcalcError, ValueError):
-    """A variable or dimension declared with a name that is not an identifier."""
-
-
-class OperandError(MatcalcError, TypeError):
-    """An operand that is neither a number nor a matcalc expression."""
-
-
-class DerivativeError(MatcalcError, ValueError):
-    """A derivative that was asked for in a form the API does not define."""
-
-
-class EvaluationError(MatcalcError, ValueError):
-    """Bad or missing numbers given to ``evaluate``, or a value outside a domain."""
 
 
 def dims(names: str) -> sympy.Symbol | tuple[sympy.Symbol, ...]:
@@ -113,7 +91,3 @@ def broadcast_shapes(a: Shape, b: Shape) -> Shape | None:
     if rows is None or cols is None:
         return None
     return (rows, cols)
-
-
-def dim_symbols(shape: Shape) -> set[sympy.Symbol]:
-    return {d for d in shape if isinstance(d, sympy.Symbol)}

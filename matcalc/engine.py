@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 
 from . import expr as E
 from . import simplifier as s
-from .dims import DerivativeError, format_shape, vector_length
+from .dims import format_shape, vector_length
+from .errors import DerivativeError
 from .jacobian import LinearMap, NotVectorialError
 from .rules import RULES
 
 Recorder = Callable[[E.Expr, int, LinearMap, E.Expr, E.Expr], None]
 
 
-def _check_variable(op: str, x: object) -> E.Variable:
+def check_variable(op: str, x: object) -> E.Variable:
     if not isinstance(x, E.Variable):
         shown = E.describe(x) if isinstance(x, E.Expr) else repr(x)
         raise DerivativeError(
@@ -31,7 +32,7 @@ def _check_variable(op: str, x: object) -> E.Variable:
     return x
 
 
-def _dependents(
+def dependents(
     order: list[E.Expr], targets: Sequence[E.Expr], frozen: frozenset[int] = frozenset()
 ) -> set[int]:
     """ids of the nodes in order that depend on any target (not through frozen nodes)."""
@@ -62,7 +63,7 @@ def reverse_sweep(
 ) -> dict[int, E.Expr]:
     """The gradient ∂f/∂N of every node N on a path from f to wrt, by id(N)."""
     order = E.postorder(f)
-    needed = _dependents(order, wrt)
+    needed = dependents(order, wrt)
     # Contributions to a node's gradient wait until all its parents are done
     # (reverse topological order), then are summed once: ḡ = Σ over parents.
     contributions: dict[int, list[E.Expr]] = {id(f): [s.const(1)]}
@@ -99,7 +100,7 @@ def grad(f: object, x: E.Variable | Sequence[E.Variable]) -> E.Expr | tuple[E.Ex
             "use mc.jacobian for a vector"
         )
     many = isinstance(x, list | tuple)
-    targets = [_check_variable("grad", v) for v in (x if many else [x])]
+    targets = [check_variable("grad", v) for v in (x if many else [x])]
     results = gradients(s.simplify(f), targets)
     return tuple(results) if many else results[0]
 
@@ -107,7 +108,7 @@ def grad(f: object, x: E.Variable | Sequence[E.Variable]) -> E.Expr | tuple[E.Ex
 def jacobian(f: object, x: E.Variable) -> E.Expr:
     """∂F/∂x in numerator layout, shape (len F, len x), for F and x scalars or vectors."""
     f = E.as_expr(f, "jacobian")
-    x = _check_variable("jacobian", x)
+    x = check_variable("jacobian", x)
     rows = vector_length(f.shape)
     cols = vector_length(x.shape)
     if rows is None:
@@ -138,7 +139,7 @@ def forward_jacobian(
     """∂f/∂x accumulated forward; nodes in frozen count as constants (a
     derivation's local Jacobian between two named intermediates)."""
     order = E.postorder(f)
-    needed = _dependents(order, [x], frozen)
+    needed = dependents(order, [x], frozen)
     # With a scalar x every node's derivative is an expression of the node's own
     # shape (the map applied to dx = 1), so matrix intermediates are fine.
     along_scalar = x.is_scalar
@@ -178,7 +179,7 @@ def forward_jacobian(
 def hessian(f: object, x: E.Variable) -> E.Expr:
     """∂²f/∂x∂xᵀ for a scalar f and a vector x: the (n, n) Jacobian of ∇f."""
     f = E.as_expr(f, "hessian")
-    x = _check_variable("hessian", x)
+    x = check_variable("hessian", x)
     if not f.is_scalar:
         raise DerivativeError(
             f"hessian: f must be a scalar but {E.describe(f)} is {format_shape(f.shape)}"

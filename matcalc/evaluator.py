@@ -14,8 +14,9 @@ import numpy as np
 import sympy
 
 from . import expr as E
-from .dims import EvaluationError, MatcalcError, ShapeError, format_shape
-from .functions import FUNCTIONS
+from .dims import format_shape
+from .errors import EvaluationError, MatcalcError, ShapeError
+from .functions import DOMAIN_WORDS, FUNCTIONS
 
 Bindings = dict[sympy.Symbol, int]
 
@@ -30,7 +31,7 @@ def _as_array(name: str, value: object) -> np.ndarray:
     return array
 
 
-def _fit(var: E.Variable, value: object) -> np.ndarray:
+def fit_array(var: E.Variable, value: object) -> np.ndarray:
     """The array for var as 2-D: (n,) and (n, 1) both mean a column vector."""
     array = _as_array(var.name, value)
     if array.ndim == 0:
@@ -102,7 +103,7 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
     missing = sorted(set(variables) - set(given))
     if missing:
         raise EvaluationError(f"evaluate: no value given for {', '.join(missing)}")
-    arrays = {name: _fit(var, given[name]) for name, var in variables.items()}
+    arrays = {name: fit_array(var, given[name]) for name, var in variables.items()}
     bind_dims(variables, arrays, bindings)
     unbound = set(dim_names.values()) - set(bindings)
     if unbound:
@@ -132,7 +133,7 @@ def _bind_from_other_variables(
             if np.ndim(value) == 0 and not var.is_scalar:
                 continue  # a single number says nothing about a vector's length
             try:
-                readings.append(bind_dims({name: var}, {name: _fit(var, value)}, {}))
+                readings.append(bind_dims({name: var}, {name: fit_array(var, value)}, {}))
             except MatcalcError:
                 continue  # a variable of the same name but another shape
         for dim in unbound:
@@ -274,8 +275,10 @@ for _cls in _BINARY:
 def _(node: E.Apply, args: list[np.ndarray], context: Context) -> np.ndarray:
     (a,) = args
     fn = FUNCTIONS[node.fn]
-    if fn.domain is not None and not fn.domain(a):
-        raise EvaluationError(f"{node.fn}: needs {fn.domain_text}; its argument has other entries")
+    if not fn.in_domain(a):
+        raise EvaluationError(
+            f"{node.fn}: needs {DOMAIN_WORDS[fn.domain]}; its argument has other entries"
+        )
     return fn.numpy(a)
 
 

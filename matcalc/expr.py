@@ -10,7 +10,7 @@ subexpressions cheap and recursion-free to compare.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -19,15 +19,18 @@ import sympy
 from .dims import (
     SCALAR_SHAPE,
     Dim,
-    OperandError,
     Shape,
-    ShapeError,
     as_dim,
     broadcast_shapes,
     format_shape,
     is_scalar_shape,
     vector_length,
 )
+from .errors import ConstantError, OperandError, ShapeError
+
+# The printers register here (printing imports expr, never the reverse):
+# DISPLAY["text"](e) is the Unicode text of e, DISPLAY["latex"](e) its LaTeX.
+DISPLAY: dict[str, Callable[[Expr], str]] = {}
 
 _INTERNED: weakref.WeakValueDictionary[tuple[Any, ...], Expr] = weakref.WeakValueDictionary()
 
@@ -158,19 +161,13 @@ class Expr:
         )
 
     def __str__(self) -> str:
-        from .text_printer import text
-
-        return text(self)
+        return DISPLAY["text"](self)
 
     def _repr_latex_(self) -> str:
-        from .latex_printer import latex
-
-        return f"$\\displaystyle {latex(self)}$"
+        return f"$\\displaystyle {DISPLAY['latex'](self)}$"
 
     def __repr__(self) -> str:
-        from .text_printer import text
-
-        return f"<{type(self).__name__} {format_shape(self.shape)}: {text(self)}>"
+        return f"<{type(self).__name__} {format_shape(self.shape)}: {self}>"
 
 
 def node(cls: type) -> type:
@@ -184,9 +181,7 @@ def node(cls: type) -> type:
 
 def describe(expr: Expr, limit: int = 40) -> str:
     """A short text form of an operand for error messages."""
-    from .text_printer import text
-
-    shown = text(expr)
+    shown = str(expr)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
@@ -212,9 +207,6 @@ def _need_vector(op: str, a: Expr) -> None:
 
 
 # -- leaves -------------------------------------------------------------------
-KINDS = ("scalar", "vector", "matrix")
-
-
 _VARIABLES_BY_NAME: dict[str, weakref.WeakSet[Variable]] = {}
 
 
@@ -554,7 +546,7 @@ def exact_number(value: int | float | sympy.Number, op: str = "constant") -> sym
     """A Python number as a sympy number; short decimals like 0.5 become exact (1/2)."""
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{op}: constant {value!r} is not finite")
+            raise ConstantError(f"{op}: constant {value!r} is not finite")
         shown = repr(value)
         # A float the user typed as a short decimal means that decimal exactly.
         if len(shown) <= 12 and "e" not in shown:
@@ -563,7 +555,7 @@ def exact_number(value: int | float | sympy.Number, op: str = "constant") -> sym
     if isinstance(value, int):
         return sympy.Integer(value)
     if not value.is_finite:
-        raise ValueError(f"{op}: constant {value!r} is not finite")
+        raise ConstantError(f"{op}: constant {value!r} is not finite")
     return value
 
 
@@ -624,10 +616,6 @@ def substitute(expr: Expr, old: Expr, new: Expr) -> Expr:
             args = [done[id(a)] for a in node.args]
             done[id(node)] = node.with_args(*args) if args else node
     return done[id(expr)]
-
-
-def depends_on(expr: Expr, target: Expr) -> bool:
-    return any(n is target for n in postorder(expr))
 
 
 def dims_of(rows: object, cols: object, what: str = "shape") -> Shape:

@@ -1,38 +1,90 @@
-"""The elementwise function table.
+"""The catalogue of elementwise functions: everything about each f, in one entry.
 
-One entry per scalar function f applied entry by entry: its printed names,
-its scalar sympy form (for the independent oracle and for code generation),
-its numerically stable numpy lowering, and its derivative f′ written as a
-matcalc expression of the argument z and of the node f(z) itself, so that
-σ′(z) = σ(z) ⊙ (1 − σ(z)) reuses σ(z).
+An entry holds the function's names (the constructor's and parser's name,
+its printed text and LaTeX), its scalar sympy form (for constant folding and
+the tests' independent oracle), its numerically stable numpy lowering (the
+evaluator), the code template the generated numpy uses, its derivative f′
+(an expression of z and of the node f(z) itself, so that σ′(z) = σ(z) ⊙
+(1 − σ(z)) reuses σ(z)), its domain and its kinks.  Every other module reads
+the entry; adding a function is adding an entry here and one constructor
+line in ``constructors.py`` (``tests/test_catalogue.py`` fails until every
+part works).
+
+Source of the derivatives: Parr & Howard, "The Matrix Calculus You Need for
+Deep Learning", §4.2 (elementwise functions, ∂f(z)/∂z = diag(f′(z))).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 
 import numpy as np
 import sympy
 
-if TYPE_CHECKING:
-    from .expr import Expr
+from .expr import Expr
+
+Domain = Literal["real", "positive", "nonnegative"]
+
+DOMAIN_WORDS: dict[Domain, str] = {
+    "real": "real entries",
+    "positive": "positive entries",
+    "nonnegative": "non-negative entries",
+}
 
 
-@dataclass(frozen=True)
+class Constructors(Protocol):
+    """The simplifying constructors a derivative is built from (``simplifier``
+    implements them); passed in, so this catalogue imports no algebra."""
+
+    def const(self, value: object) -> Expr: ...
+    def sub(self, a: Expr, b: Expr) -> Expr: ...
+    def mul(self, a: Expr, b: Expr) -> Expr: ...
+    def div(self, a: Expr, b: Expr) -> Expr: ...
+    def power(self, a: Expr, b: Expr) -> Expr: ...
+    def neg(self, a: Expr) -> Expr: ...
+    def apply(self, fn: str, a: Expr) -> Expr: ...
+
+
+# f′ as an expression of (z, f(z)), built with the constructors given.
+Derivative = Callable[[Constructors, Expr, Expr], Expr]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ElementwiseFunction:
-    name: str
-    text: str
-    latex: str
-    numpy: Callable[[np.ndarray], np.ndarray]
-    scalar: Callable[[sympy.Expr], sympy.Expr]
-    # f′ as an expression of (z, f(z)); None means f′ = 0 wherever it exists.
-    derivative: Callable[[Expr, Expr], Expr] | None
-    derivative_text: str
-    # numpy predicate that an argument array is inside the domain.
-    domain: Callable[[np.ndarray], bool] | None = None
-    domain_text: str = ""
+    """One scalar function f applied entry by entry."""
+
+    name: str  # the constructor's and the parser's name: mc.sigmoid, "sigmoid(x)"
+    doc: str  # its definition, in the lecture's notation (the constructor's docstring)
+    text: str  # printed name in text: σ
+    latex: str  # printed name in LaTeX: \sigma
+    scalar: Callable[[sympy.Expr], sympy.Expr]  # f of one sympy scalar
+    numpy: Callable[[np.ndarray], np.ndarray]  # the evaluator's stable lowering
+    code: str  # the generated numpy for f({0}), modules spelled numpy.xxx
+    derivative: Derivative | None  # None: f′ = 0 wherever it exists (step, sign)
+    domain: Domain = "real"  # where f is defined (the evaluator refuses other entries)
+    kinks: tuple[float, ...] = ()  # arguments where f′ jumps (check samples both sides)
+    aliases: tuple[str, ...] = ()  # other names the parser reads
+    text_form: str = ""  # printed form when not "name(arg)": "|{0}|"
+    latex_form: str = ""  # the same in LaTeX: r"\left|{0}\right|"
+    named_derivative: bool = False  # f′(z) prints as σ′(z) rather than spelled out
+
+    def in_domain(self, values: np.ndarray) -> bool:
+        """Whether every entry of values is inside the domain."""
+        if self.domain == "positive":
+            return bool(np.all(values > 0))
+        if self.domain == "nonnegative":
+            return bool(np.all(values >= 0))
+        return True
+
+    def text_of(self, argument: str) -> str:
+        return self.text_form.format(argument) if self.text_form else f"{self.text}({argument})"
+
+    def latex_of(self, argument: str) -> str:
+        if self.latex_form:
+            return self.latex_form.format(argument)
+        return rf"{self.latex}\left({argument}\right)"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -41,150 +93,178 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _step(x: np.ndarray) -> np.ndarray:
-    return (x > 0).astype(np.result_type(x, np.float64))
+    # step(0) = 0 (relu′(0) = 0), and NaN stays NaN.
+    return np.heaviside(x, 0.0)
 
 
-def _ops():  # the simplifying constructors, imported late to keep imports one-way
-    from . import simplifier as simplify
-
-    return simplify
-
-
-def _d_exp(z: Expr, fz: Expr) -> Expr:
+def _d_exp(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """exp′(z) = exp(z)."""
     return fz
 
 
-def _d_log(z: Expr, fz: Expr) -> Expr:
-    s = _ops()
-    return s.div(s.const(1), z)
+def _d_log(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """log′(z) = 1 / z."""
+    return c.div(c.const(1), z)
 
 
-def _d_sigmoid(z: Expr, fz: Expr) -> Expr:
-    s = _ops()
-    return s.mul(fz, s.sub(s.const(1), fz))
+def _d_sigmoid(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """σ′(z) = σ(z) ⊙ (1 − σ(z))."""
+    return c.mul(fz, c.sub(c.const(1), fz))
 
 
-def _d_tanh(z: Expr, fz: Expr) -> Expr:
-    s = _ops()
-    return s.sub(s.const(1), s.power(fz, s.const(2)))
+def _d_tanh(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """tanh′(z) = 1 − tanh(z)²."""
+    return c.sub(c.const(1), c.power(fz, c.const(2)))
 
 
-def _d_relu(z: Expr, fz: Expr) -> Expr:
-    return _ops().apply("step", z)
+def _d_relu(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """relu′(z) = step(z) (0 at z = 0)."""
+    return c.apply("step", z)
 
 
-def _d_sin(z: Expr, fz: Expr) -> Expr:
-    return _ops().apply("cos", z)
+def _d_sin(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """sin′(z) = cos(z)."""
+    return c.apply("cos", z)
 
 
-def _d_cos(z: Expr, fz: Expr) -> Expr:
-    s = _ops()
-    return s.neg(s.apply("sin", z))
+def _d_cos(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """cos′(z) = −sin(z)."""
+    return c.neg(c.apply("sin", z))
 
 
-def _d_sqrt(z: Expr, fz: Expr) -> Expr:
-    s = _ops()
-    return s.div(s.const(sympy.Rational(1, 2)), fz)
+def _d_sqrt(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """sqrt′(z) = 1 / (2 sqrt(z))."""
+    return c.div(c.const(sympy.Rational(1, 2)), fz)
 
 
-def _d_abs(z: Expr, fz: Expr) -> Expr:
-    return _ops().apply("sign", z)
+def _d_abs(c: Constructors, z: Expr, fz: Expr) -> Expr:
+    """abs′(z) = sign(z)."""
+    return c.apply("sign", z)
 
 
-def _d_softplus(z: Expr, fz: Expr) -> Expr:
-    return _ops().apply("sigmoid", z)
+CATALOGUE: tuple[ElementwiseFunction, ...] = (
+    ElementwiseFunction(
+        name="exp",
+        doc="exp(x), elementwise.",
+        text="exp",
+        latex=r"\exp",
+        scalar=sympy.exp,
+        numpy=np.exp,
+        code="numpy.exp({0})",
+        derivative=_d_exp,
+    ),
+    ElementwiseFunction(
+        name="log",
+        doc="log(x), the natural logarithm, elementwise (x > 0).",
+        text="log",
+        latex=r"\log",
+        scalar=sympy.log,
+        numpy=np.log,
+        code="numpy.log({0})",
+        derivative=_d_log,
+        domain="positive",
+    ),
+    ElementwiseFunction(
+        name="sigmoid",
+        doc="σ(x) = 1 / (1 + exp(−x)), elementwise.",
+        text="σ",
+        latex=r"\sigma",
+        scalar=lambda t: 1 / (1 + sympy.exp(-t)),
+        numpy=_sigmoid,
+        # σ(z) = (1 + tanh(z/2)) / 2: one ufunc, and no overflow for any z.
+        code="(0.5 + 0.5 * numpy.tanh(0.5 * {0}))",
+        derivative=_d_sigmoid,
+        named_derivative=True,
+    ),
+    ElementwiseFunction(
+        name="tanh",
+        doc="tanh(x), elementwise.",
+        text="tanh",
+        latex=r"\tanh",
+        scalar=sympy.tanh,
+        numpy=np.tanh,
+        code="numpy.tanh({0})",
+        derivative=_d_tanh,
+        named_derivative=True,
+    ),
+    ElementwiseFunction(
+        name="relu",
+        doc="relu(x) = max(0, x), elementwise.",
+        text="relu",
+        latex=r"\operatorname{relu}",
+        scalar=lambda t: sympy.Max(0, t),
+        numpy=lambda x: np.maximum(x, 0.0),
+        code="numpy.maximum({0}, 0.0)",
+        derivative=_d_relu,
+        kinks=(0.0,),
+    ),
+    ElementwiseFunction(
+        name="sin",
+        doc="sin(x), elementwise.",
+        text="sin",
+        latex=r"\sin",
+        scalar=sympy.sin,
+        numpy=np.sin,
+        code="numpy.sin({0})",
+        derivative=_d_sin,
+    ),
+    ElementwiseFunction(
+        name="cos",
+        doc="cos(x), elementwise.",
+        text="cos",
+        latex=r"\cos",
+        scalar=sympy.cos,
+        numpy=np.cos,
+        code="numpy.cos({0})",
+        derivative=_d_cos,
+    ),
+    ElementwiseFunction(
+        name="sqrt",
+        doc="The square root √x, elementwise (x ≥ 0).",
+        text="sqrt",
+        latex=r"\sqrt",
+        latex_form=r"\sqrt{{{0}}}",
+        scalar=sympy.sqrt,
+        numpy=np.sqrt,
+        code="numpy.sqrt({0})",
+        derivative=_d_sqrt,
+        domain="nonnegative",
+    ),
+    ElementwiseFunction(
+        name="abs",
+        doc="|x|, elementwise.",
+        text="abs",
+        latex=r"\operatorname{abs}",
+        text_form="|{0}|",
+        latex_form=r"\left|{0}\right|",
+        scalar=sympy.Abs,
+        numpy=np.abs,
+        code="numpy.abs({0})",
+        derivative=_d_abs,
+        kinks=(0.0,),
+    ),
+    ElementwiseFunction(
+        name="step",
+        doc="step(x) = 1 for x > 0, else 0 (the derivative of relu), elementwise.",
+        text="step",
+        latex=r"\operatorname{step}",
+        scalar=lambda t: sympy.Heaviside(t, 0),
+        numpy=_step,
+        code="numpy.heaviside({0}, 0.0)",
+        derivative=None,
+        kinks=(0.0,),
+    ),
+    ElementwiseFunction(
+        name="sign",
+        doc="sign(x) ∈ {−1, 0, 1} (the derivative of |x|), elementwise.",
+        text="sign",
+        latex=r"\operatorname{sign}",
+        scalar=sympy.sign,
+        numpy=np.sign,
+        code="numpy.sign({0})",
+        derivative=None,
+        kinks=(0.0,),
+    ),
+)
 
-
-FUNCTIONS: dict[str, ElementwiseFunction] = {
-    f.name: f
-    for f in [
-        ElementwiseFunction("exp", "exp", r"\exp", np.exp, sympy.exp, _d_exp, "exp′(z) = exp(z)"),
-        ElementwiseFunction(
-            "log",
-            "log",
-            r"\log",
-            np.log,
-            sympy.log,
-            _d_log,
-            "log′(z) = 1 / z",
-            domain=lambda x: bool(np.all(x > 0)),
-            domain_text="positive entries",
-        ),
-        ElementwiseFunction(
-            "sigmoid",
-            "σ",
-            r"\sigma",
-            _sigmoid,
-            lambda t: 1 / (1 + sympy.exp(-t)),
-            _d_sigmoid,
-            "σ′(z) = σ(z) ⊙ (1 − σ(z))",
-        ),
-        ElementwiseFunction(
-            "tanh",
-            "tanh",
-            r"\tanh",
-            np.tanh,
-            sympy.tanh,
-            _d_tanh,
-            "tanh′(z) = 1 − tanh(z)²",
-        ),
-        ElementwiseFunction(
-            "relu",
-            "relu",
-            r"\operatorname{relu}",
-            lambda x: np.maximum(x, 0.0),
-            lambda t: sympy.Max(0, t),
-            _d_relu,
-            "relu′(z) = step(z)",
-        ),
-        ElementwiseFunction("sin", "sin", r"\sin", np.sin, sympy.sin, _d_sin, "sin′(z) = cos(z)"),
-        ElementwiseFunction("cos", "cos", r"\cos", np.cos, sympy.cos, _d_cos, "cos′(z) = −sin(z)"),
-        ElementwiseFunction(
-            "sqrt",
-            "sqrt",
-            r"\sqrt",
-            np.sqrt,
-            sympy.sqrt,
-            _d_sqrt,
-            "sqrt′(z) = 1 / (2 sqrt(z))",
-            domain=lambda x: bool(np.all(x >= 0)),
-            domain_text="non-negative entries",
-        ),
-        ElementwiseFunction(
-            "abs",
-            "abs",
-            r"\operatorname{abs}",
-            np.abs,
-            sympy.Abs,
-            _d_abs,
-            "abs′(z) = sign(z)",
-        ),
-        ElementwiseFunction(
-            "step",
-            "step",
-            r"\operatorname{step}",
-            _step,
-            sympy.Heaviside,
-            None,
-            "step′(z) = 0 (z ≠ 0)",
-        ),
-        ElementwiseFunction(
-            "sign",
-            "sign",
-            r"\operatorname{sign}",
-            np.sign,
-            sympy.sign,
-            None,
-            "sign′(z) = 0 (z ≠ 0)",
-        ),
-        ElementwiseFunction(
-            "softplus",
-            "softplus",
-            r"\operatorname{softplus}",
-            lambda x: np.logaddexp(0.0, x),
-            lambda t: sympy.log(1 + sympy.exp(t)),
-            _d_softplus,
-            "d/dz log(1 + exp(z)) = σ(z)",
-        ),
-    ]
-}
+FUNCTIONS: dict[str, ElementwiseFunction] = {f.name: f for f in CATALOGUE}

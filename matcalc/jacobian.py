@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from . import expr as E
 from . import simplifier as s
-from .dims import DerivativeError, Shape, format_shape, vector_length
+from .dims import Shape, format_shape, vector_length
+from .errors import DerivativeError
 
 
 class NotVectorialError(DerivativeError):

@@ -20,8 +20,10 @@ from . import constructors as C
 from . import expr as E
 from .codegen import CompiledFunction
 from .codegen import compile as compile_expression
-from .derivation import Derivation, derive
-from .dims import DeclarationError, ShapeError, dims
+from .derivation import Derivation
+from .dims import dims
+from .errors import DeclarationError, ShapeError
+from .stepwise import derive
 
 ACTIVATIONS = {"sigmoid": C.sigmoid, "tanh": C.tanh, "relu": C.relu}
 COSTS = ("quadratic", "cross_entropy")

@@ -17,44 +17,36 @@ across the expression.
 from __future__ import annotations
 
 import ast
+import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import sympy
 
 from . import constructors as C
 from . import expr as E
-from .dims import MatcalcError, ShapeError, as_dim
+from .dims import as_dim
+from .errors import ParseError, ShapeError
+from .functions import CATALOGUE
 
 MAX_LENGTH = 10_000
 MAX_NUMBER = 1e300
 
 
-class ParseError(MatcalcError, ValueError):
-    """Text that is not a formula; ``.position`` is the 0-based offset of the problem."""
-
-    def __init__(self, message: str, text: str = "", position: int = 0) -> None:
-        self.message, self.text, self.position = message, text, position
-        super().__init__(self.__str__())
-
-    def __str__(self) -> str:
-        if not self.text:
-            return self.message
-        line = self.text if len(self.text) <= 200 else self.text[:200] + "…"
-        caret = " " * min(self.position, 200) + "^"
-        return f"{self.message} (at position {self.position})\n  {line}\n  {caret}"
-
-
-FUNCTIONS = {
-    "exp": C.exp, "log": C.log, "sigmoid": C.sigmoid, "tanh": C.tanh, "relu": C.relu,
-    "sin": C.sin, "cos": C.cos, "sqrt": C.sqrt, "abs": C.abs, "maximum": C.maximum,
-    "sum": C.sum, "trace": C.trace, "tr": C.trace, "det": C.det, "logdet": C.logdet,
-    "inv": C.inv, "diag": C.diag, "norm": C.norm, "norm2": C.norm, "dot": C.dot,
-    "outer": C.outer, "softmax": C.softmax, "logsumexp": C.logsumexp,
+# The calls the parser reads.  Every catalogue function, by its name and its
+# aliases (its shape is its argument's); then the matrix operations, whose
+# shapes ``_call_shape`` knows.
+CALLS: dict[str, Callable[..., E.Expr]] = {
+    name: getattr(C, entry.name) for entry in CATALOGUE for name in (entry.name, *entry.aliases)
+}
+CALLS.update({
+    "maximum": C.maximum, "sum": C.sum, "trace": C.trace, "tr": C.trace, "det": C.det,
+    "logdet": C.logdet, "inv": C.inv, "diag": C.diag, "norm": C.norm, "norm2": C.norm,
+    "dot": C.dot, "outer": C.outer, "softmax": C.softmax, "logsumexp": C.logsumexp,
     "ones": C.ones, "zeros": C.zeros, "eye": C.eye,
-}  # fmt: skip
+})  # fmt: skip
 ARITY = {"maximum": 2, "dot": 2, "outer": 2, "ones": (1, 2), "zeros": (1, 2), "sum": (1, 2)}
 SIZE_FUNCTIONS = {"ones", "zeros", "eye"}  # their arguments are sizes, not expressions
 
@@ -207,7 +199,6 @@ class Builder:
 
     def _check_exponent(self, exponent: ast.AST) -> None:
         """Constant exponents stay small: 2**10**10 is refused, never computed."""
-        import math
 
         def magnitude(node: ast.AST) -> float | None:  # log10 of |value|, for constants
             if isinstance(node, ast.Constant) and type(node.value) in (int, float):
@@ -232,7 +223,7 @@ class Builder:
         if not isinstance(node.func, ast.Name):
             raise self.fail("only a function name may be called", node)
         name = node.func.id
-        if name not in FUNCTIONS:
+        if name not in CALLS:
             raise self.fail(f"unknown function {name!r}", node)
         arity = ARITY.get(name, 1)
         allowed = arity if isinstance(arity, tuple) else (arity,)
@@ -260,7 +251,7 @@ class Builder:
     def _check_name(self, node: ast.Name) -> None:
         if node.id.startswith("_"):
             raise self.fail(f"the name {node.id!r} is not allowed", node)
-        if node.id in FUNCTIONS:
+        if node.id in CALLS:
             raise self.fail(f"{node.id} is a function; call it: {node.id}(...)", node)
 
     def _check_number(self, node: ast.Constant) -> None:
@@ -523,11 +514,11 @@ class Builder:
         name = node.func.id
         if name in SIZE_FUNCTIONS:
             sizes = [a.value if isinstance(a, ast.Constant) else a.id for a in node.args]
-            return FUNCTIONS[name](*sizes)
+            return CALLS[name](*sizes)
         args = [built[id(a)] for a in self._children(node)]
         if name == "sum":
             return C.sum(args[0], axis=self._axis(node))
-        return FUNCTIONS[name](*args)
+        return CALLS[name](*args)
 
 
 def _read(text: str, shapes, where: list[int] | None, original: str) -> E.Expr:

@@ -1,82 +1,58 @@
-"""What every printer shares: one precedence table, one ``paren`` helper, the
-bottom-up traversal (no recursion, so deep trees print), named
-subexpressions (a derivation prints z for W x + b), and the recognition of
-f′(z) in the forms the engine writes it (σ(z) ⊙ (1 − σ(z)) is σ′(z))."""
+"""The printers: one walk over the expression, one small function per node,
+two targets (``notation.TEXT`` and ``notation.LATEX``).
+
+The walk is bottom-up over the DAG (no recursion, so deep trees print).  A
+derivation's named subexpressions print as their names (z for W x + b), and
+f′(z) prints as such for every catalogue function whose derivative is named
+(σ′, tanh′): nodes are interned, so f′(z) is recognised by identity with
+the derivative the catalogue builds for f(z).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from collections.abc import Mapping
+from functools import singledispatch
 
 from . import expr as E
+from . import simplifier
+from .functions import FUNCTIONS
+from .notation import (
+    ATOM,
+    LATEX,
+    POSTFIX,
+    PRODUCT,
+    SUM,
+    TEXT,
+    UNARY,
+    Printed,
+    Style,
+)
 
 
-class Printed(NamedTuple):
-    text: str
-    prec: int
-    kind: str = ""  # which product made it, for associativity
+def named_derivatives(root: E.Expr) -> dict[int, tuple[str, E.Expr]]:
+    """id(f′(z)) → (f, z) for each f(z) in root whose f′ prints by name.
 
-
-# One precedence table for every printer.
-SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 10, 20, 30, 40, 50, 60
-
-
-def paren(child: Printed, minimum: int, left: str = "(", right: str = ")") -> str:
-    return child.text if child.prec >= minimum else f"{left}{child.text}{right}"
-
-
-def product_operand(child: Printed, kind: str, left: str = "(", right: str = ")") -> str:
-    """Operands of an associative product of the same kind need no parentheses
-    (a negated factor does: A (−B), never A −B)."""
-    if child.text[:1] in "−-":
-        return f"{left}{child.text}{right}"
-    if child.prec > PRODUCT or (child.prec == PRODUCT and child.kind == kind):
-        return child.text
-    return f"{left}{child.text}{right}"
-
-
-def sum_operand(child: Printed, left: str = "(", right: str = ")") -> str:
-    """The right operand of + or −: a product as is, a sum or a negated term in parentheses."""
-    if child.text[:1] in "−-":
-        return f"{left}{child.text}{right}"
-    return paren(child, PRODUCT, left, right)
-
-
-def derivative_of(node: E.Expr) -> tuple[str, E.Expr] | None:
-    """(f, z) when node is f′(z) as the engine writes it, else None.
-
-    σ(z) ⊙ (1 − σ(z)) is σ′(z) and 1 − tanh(z)² is tanh′(z).
-    """
-    if isinstance(node, E.Mul):
-        a, b = node.args
-        if (
-            isinstance(a, E.Apply)
-            and a.fn == "sigmoid"
-            and isinstance(b, E.Sub)
-            and isinstance(b.a, E.Const)
-            and b.a.value == 1
-            and b.b is a
-        ):
-            return ("sigmoid", a.a)
-    if isinstance(node, E.Sub) and isinstance(node.a, E.Const) and node.a.value == 1:
-        sq = node.b
-        if (
-            isinstance(sq, E.Pow)
-            and isinstance(sq.a, E.Apply)
-            and sq.a.fn == "tanh"
-            and isinstance(sq.b, E.Const)
-            and sq.b.value == 2
-        ):
-            return ("tanh", sq.a.a)
-    return None
+    σ(z) ⊙ (1 − σ(z)) is σ′(z) and 1 − tanh(z)² is tanh′(z): the very nodes
+    the derivative rule builds, so an identity test finds them."""
+    found: dict[int, tuple[str, E.Expr]] = {}
+    for node in E.postorder(root):
+        if isinstance(node, E.Apply):
+            entry = FUNCTIONS[node.fn]
+            if entry.named_derivative and entry.derivative is not None:
+                prime = entry.derivative(simplifier, node.a, node)
+                found[id(prime)] = (node.fn, node.a)
+    return found
 
 
 class Context:
-    """A printer's view while printing one expression: names and memoized parts."""
+    """A printer's view while printing one expression: target, names, memoized parts."""
 
-    def __init__(self, show: Callable, names: Mapping[int, Printed]) -> None:
-        self.show = show
+    def __init__(
+        self, style: Style, names: Mapping[int, Printed], primes: dict[int, tuple[str, E.Expr]]
+    ) -> None:
+        self.style = style
         self.names = names
+        self.primes = primes
         self.done: dict[int, Printed] = {}
 
     def of(self, expr: E.Expr) -> Printed:
@@ -95,19 +71,186 @@ class Context:
                 continue
             children = [c for c in node.args if id(c) not in self.names]
             if expanded or not children:
+                prime = self.primes.get(id(node))
+                if prime is not None:
+                    fn, z = prime
+                    self.done[id(node)] = self.style.prime(FUNCTIONS[fn], self.of(z))
+                    continue
                 args = [self.of(c) for c in node.args]
-                self.done[id(node)] = self.show(node, args, self)
+                self.done[id(node)] = show(node, args, self)
                 continue
             stack.append((node, True))
             stack.extend((c, False) for c in reversed(children) if id(c) not in self.done)
 
 
 def render(
-    expr: E.Expr, show: Callable, names: Mapping[int, Printed] | None = None, top: bool = True
+    expr: E.Expr, style: Style, names: Mapping[int, Printed] | None = None, top: bool = True
 ) -> Printed:
     """Print expr; a named subexpression prints as its name.  With top=True the
     expression itself prints in full even if it has a name (for definitions)."""
     names = dict(names or {})
     if top:
         names.pop(id(expr), None)
-    return Context(show, names).of(expr)
+    return Context(style, names, named_derivatives(expr)).of(expr)
+
+
+def text(expr: E.Expr, names: Mapping[int, Printed] | None = None, top: bool = True) -> str:
+    """The expression in Unicode text, e.g. ``(a − y) ⊙ σ′(z)``.
+
+    names maps id(subexpression) to its printed name (a derivation's z, a, δ).
+    """
+    return render(E.as_expr(expr, "text"), TEXT, names, top).text
+
+
+def latex(expr: E.Expr, names: Mapping[int, Printed] | None = None, top: bool = True) -> str:
+    """The expression in LaTeX (math mode, no delimiters)."""
+    return render(E.as_expr(expr, "latex"), LATEX, names, top).text
+
+
+def markdown(expr: E.Expr) -> str:
+    """The expression as Markdown inline math: ``$...$``."""
+    return f"${latex(expr)}$"
+
+
+E.DISPLAY["text"] = text
+E.DISPLAY["latex"] = latex
+
+
+# -- one function per node type ------------------------------------------------------------
+@singledispatch
+def show(node: E.Expr, args: list[Printed], ctx: Context) -> Printed:
+    raise TypeError(f"no printer for {type(node).__name__}")
+
+
+@show.register
+def _(node: E.Variable, args: list[Printed], ctx: Context) -> Printed:
+    return ctx.style.variable(node)
+
+
+@show.register
+def _(node: E.Const, args: list[Printed], ctx: Context) -> Printed:
+    return ctx.style.number(node.value)
+
+
+@show.register
+def _(node: E.Ones, args: list[Printed], ctx: Context) -> Printed:
+    if node.cols == 1:
+        return Printed(ctx.style.ones_column, ATOM)
+    if node.rows == 1:
+        return Printed(ctx.style.ones_row, POSTFIX)
+    return Printed(ctx.style.ones_matrix, PRODUCT, "matmul")
+
+
+@show.register
+def _(node: E.Zero, args: list[Printed], ctx: Context) -> Printed:
+    return Printed(ctx.style.zero, ATOM)
+
+
+@show.register
+def _(node: E.Identity, args: list[Printed], ctx: Context) -> Printed:
+    return Printed(ctx.style.identity, ATOM)
+
+
+@show.register
+def _(node: E.Neg, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    return Printed(ctx.style.minus + ctx.style.paren(a, PRODUCT), UNARY)
+
+
+@show.register
+def _(node: E.Add, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    minus = ctx.style.minus
+    if isinstance(node.b, E.Neg) and b.prec == UNARY and b.text.startswith(minus):
+        return Printed(f"{a.text} {minus} {b.text[len(minus) :]}", SUM)
+    return Printed(f"{a.text} + {ctx.style.sum_operand(b)}", SUM)
+
+
+@show.register
+def _(node: E.Sub, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    return Printed(f"{a.text} {ctx.style.minus} {ctx.style.sum_operand(b)}", SUM)
+
+
+@show.register
+def _(node: E.Mul, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    style = ctx.style
+    if node.a.is_scalar or node.b.is_scalar:
+        right = style.product_operand(b, "matmul")
+        if isinstance(node.a, E.Const) and a.prec == UNARY:  # −2 x, not (−2) x
+            return Printed(f"{a.text} {right}", UNARY)
+        return Printed(f"{style.product_operand(a, 'matmul')} {right}", PRODUCT, "matmul")
+    left, right = style.product_operand(a, "hadamard"), style.product_operand(b, "hadamard")
+    return Printed(f"{left} {style.hadamard} {right}", PRODUCT, "hadamard")
+
+
+@show.register
+def _(node: E.Div, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    return ctx.style.divide(node, a, b)
+
+
+@show.register
+def _(node: E.Pow, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    return ctx.style.power(node, a, b)
+
+
+@show.register
+def _(node: E.Maximum, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    return Printed(ctx.style.maximum.format(a.text, b.text), ATOM)
+
+
+@show.register
+def _(node: E.Apply, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    return ctx.style.function(FUNCTIONS[node.fn], a)
+
+
+@show.register
+def _(node: E.MatMul, args: list[Printed], ctx: Context) -> Printed:
+    a, b = args
+    style = ctx.style
+    left, right = style.product_operand(a, "matmul"), style.product_operand(b, "matmul")
+    return Printed(f"{left} {right}", PRODUCT, "matmul")
+
+
+@show.register
+def _(node: E.Transpose, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    style = ctx.style
+    if isinstance(node.a, E.Inv) and id(node.a) not in ctx.names:  # X⁻ᵀ
+        return Printed(style.paren(ctx.of(node.a.a), ATOM) + style.inverse_transpose, POSTFIX)
+    return Printed(style.paren(a, ATOM) + style.transpose, POSTFIX)
+
+
+@show.register
+def _(node: E.Sum, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    return ctx.style.axis_sum(node.axis, a)
+
+
+@show.register(E.Trace)
+@show.register(E.Det)
+@show.register(E.LogDet)
+@show.register(E.Diag)
+@show.register(E.DiagPart)
+@show.register(E.Softmax)
+@show.register(E.LogSumExp)
+def _(node: E.Expr, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    return ctx.style.called(ctx.style.calls[type(node)], a.text)
+
+
+@show.register
+def _(node: E.Inv, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    return Printed(ctx.style.paren(a, ATOM) + ctx.style.inverse, POSTFIX)
+
+
+@show.register
+def _(node: E.Norm, args: list[Printed], ctx: Context) -> Printed:
+    (a,) = args
+    return Printed(ctx.style.norm.format(a.text), ATOM)

@@ -143,7 +143,7 @@ def jacobian_of_elementwise_function(node: E.Expr, i: int) -> LinearMap | None:
     if derivative is None:
         return None
     (z,) = node.args
-    return Scaling(node.shape, node.shape, "elementwise function", derivative(z, node))
+    return Scaling(node.shape, node.shape, "elementwise function", derivative(s, z, node))
 
 
 @rule(E.MatMul)

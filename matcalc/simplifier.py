@@ -20,6 +20,7 @@ import sympy
 
 from . import expr as E
 from .dims import Shape, is_scalar_shape
+from .functions import FUNCTIONS
 
 Rewrite = Callable[[E.Expr], E.Expr | None]
 REWRITES: dict[type[E.Expr], list[tuple[str, Rewrite]]] = {}
@@ -433,8 +434,6 @@ def fold_power(node: E.Expr) -> E.Expr | None:
 
 @rewrite(E.Apply, "fold constants")
 def fold_function(node: E.Expr) -> E.Expr | None:
-    from .functions import FUNCTIONS
-
     (a,) = node.args
     if not isinstance(a, E.Const) or not _number(a.value):
         return None

@@ -9,6 +9,7 @@ import sympy
 
 import matcalc as mc
 from matcalc.expr import Expr, Variable
+from matcalc.functions import ElementwiseFunction
 
 Sampler = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
 
@@ -24,6 +25,22 @@ def positive(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """Both signs, at least 0.3 from 0: kinks of relu, abs and max are far."""
     return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.3, 1.5, size=shape)
+
+
+def sampler_for(entry: ElementwiseFunction) -> Sampler:
+    """Values inside the function's domain, at least 0.3 from each of its kinks."""
+
+    def sample(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        if entry.domain != "real":
+            values = positive(rng, shape)
+        else:
+            values = rng.uniform(-2.0, 2.0, size=shape)
+        for kink in entry.kinks:
+            near = np.abs(values - kink) < 0.3
+            values = np.where(near, kink + np.sign(values - kink + 1e-12) * 0.3, values)
+        return values
+
+    return sample
 
 
 def well_conditioned(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

@@ -16,6 +16,7 @@ from operation_specs import SPECS
 
 import matcalc as mc
 from matcalc import derivation as D
+from matcalc import document
 
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None
 
@@ -29,11 +30,11 @@ def test_ci_has_the_latex_engine() -> None:
 def compile_or_explain(derivations, path: Path, title: str) -> Path | None:
     """Compile; without pdflatex, check the clear message and the written .tex instead."""
     if HAVE_PDFLATEX:
-        pdf = D.write_document(derivations, path, title)
+        pdf = document.write_document(derivations, path, title)
         assert pdf.exists() and pdf.stat().st_size > 1000
         return pdf
     with pytest.raises(mc.LatexError, match="pdflatex is not installed"):
-        D.write_document(derivations, path, title)
+        document.write_document(derivations, path, title)
     assert path.with_suffix(".tex").exists()
     return None
 
@@ -78,14 +79,14 @@ def test_latex_errors_are_reported(tmp_path) -> None:
     tex.write_text("\\documentclass{article}\\begin{document}$\\notacommand x$\\end{document}\n")
     if HAVE_PDFLATEX:
         with pytest.raises(mc.LatexError, match="Undefined control sequence"):
-            D.compile_latex(tex)
+            document.compile_latex(tex)
     else:
         with pytest.raises(mc.LatexError, match="pdflatex is not installed"):
-            D.compile_latex(tex)
+            document.compile_latex(tex)
 
 
 def test_missing_pdflatex_says_so_and_still_writes_the_tex(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(D.shutil, "which", lambda name: None)
+    monkeypatch.setattr(document.shutil, "which", lambda name: None)
     derivation = all_lectures()[2]
     with pytest.raises(mc.LatexError, match="pdflatex is not installed.*source is in"):
         derivation.write_pdf(tmp_path / "one_layer.pdf")

@@ -3,6 +3,8 @@ sizes (each dimension 1..4) and valid random values."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 from helpers import assert_close, check_gradients, keyed, numeric_jacobian, sample_values
@@ -21,7 +23,7 @@ def scalarize(expr: mc.Expr, rng: np.random.Generator) -> tuple[mc.Expr, dict]:
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_gradient_matches_finite_differences(spec: Spec) -> None:
-    rng = np.random.default_rng(abs(hash(spec.name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(spec.name.encode()))  # the same seed in every run
     f, extra = scalarize(spec.expr, rng)
     wrt = sorted(mc.variables(spec.expr))
     for _ in range(3):

@@ -1,0 +1,295 @@
+"""The notation table: how each piece of an expression is written, in Unicode
+text (terminals, ``str``) and in LaTeX (documents, Jupyter).
+
+The lecture's notation: ⊙ for the Hadamard product, juxtaposition for the
+matrix product, ᵀ, ⁻¹, σ, 𝟏 for a ones vector, I for the identity; in LaTeX
+bold lowercase vectors (\\mathbf{x}), upright capital matrices, \\odot,
+\\oslash, ^\\top, \\mathbf{1}, \\sigma'.  One ``Style`` per target holds the
+tokens; ``printing`` walks the expression once and asks the style.  Where the
+two targets write a node differently in shape, not just in tokens (a power,
+a quotient, an axis sum, a number), the style has a method for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import sympy
+
+from . import expr as E
+from .functions import ElementwiseFunction
+
+
+class Printed(NamedTuple):
+    text: str
+    prec: int
+    kind: str = ""  # which product made it, for associativity
+
+
+# One precedence table for every target.
+SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 10, 20, 30, 40, 50, 60
+
+
+@dataclass(frozen=True)
+class Style:
+    """The tokens of one target; the methods below are the shape differences."""
+
+    open: str
+    close: str
+    minus: str
+    hadamard: str
+    transpose: str
+    inverse: str
+    inverse_transpose: str
+    ones_column: str
+    ones_row: str
+    ones_matrix: str
+    zero: str
+    identity: str
+    norm: str  # "{0}" is the argument
+    maximum: str  # "{0}", "{1}" are the arguments
+    call: str  # "{0}" the name, "{1}" the argument
+    # Nodes written as a call, name(argument): the name in this target.
+    calls: ClassVar[dict[type[E.Expr], str]] = {}
+
+    def paren(self, child: Printed, minimum: int) -> str:
+        return child.text if child.prec >= minimum else f"{self.open}{child.text}{self.close}"
+
+    def product_operand(self, child: Printed, kind: str) -> str:
+        """Operands of an associative product of the same kind need no parentheses
+        (a negated factor does: A (−B), never A −B)."""
+        if child.text.startswith(self.minus):
+            return f"{self.open}{child.text}{self.close}"
+        if child.prec > PRODUCT or (child.prec == PRODUCT and child.kind == kind):
+            return child.text
+        return f"{self.open}{child.text}{self.close}"
+
+    def sum_operand(self, child: Printed) -> str:
+        """The right operand of + or −: a product as is, a sum or a negated term in parentheses."""
+        if child.text.startswith(self.minus):
+            return f"{self.open}{child.text}{self.close}"
+        return self.paren(child, PRODUCT)
+
+    def called(self, name: str, argument: str) -> Printed:
+        return Printed(self.call.format(name, argument), ATOM)
+
+    # -- the shape differences, one method each (every target overrides) --
+    def variable(self, node: E.Variable) -> Printed:  # pragma: no cover
+        raise NotImplementedError
+
+    def number(self, value: sympy.Expr) -> Printed:  # pragma: no cover
+        raise NotImplementedError
+
+    def function(self, entry: ElementwiseFunction, argument: Printed) -> Printed:
+        raise NotImplementedError  # pragma: no cover
+
+    def prime(self, entry: ElementwiseFunction, argument: Printed) -> Printed:
+        raise NotImplementedError  # pragma: no cover
+
+    def divide(self, node: E.Expr, a: Printed, b: Printed) -> Printed:  # pragma: no cover
+        raise NotImplementedError
+
+    def power(self, node: E.Expr, a: Printed, b: Printed) -> Printed:  # pragma: no cover
+        raise NotImplementedError
+
+    def axis_sum(self, axis: int | None, a: Printed) -> Printed:  # pragma: no cover
+        raise NotImplementedError
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class TextStyle(Style):
+    calls: ClassVar[dict[type[E.Expr], str]] = {
+        E.Trace: "tr",
+        E.Det: "det",
+        E.LogDet: "log det",
+        E.Diag: "diag",
+        E.DiagPart: "diagpart",
+        E.Softmax: "softmax",
+        E.LogSumExp: "logsumexp",
+    }
+
+    def variable(self, node: E.Variable) -> Printed:
+        return Printed(node.name, ATOM)
+
+    def number(self, value: sympy.Expr) -> Printed:
+        if isinstance(value, sympy.Rational) and not isinstance(value, sympy.Integer):
+            shown = f"{abs(value.p)}/{value.q}"
+            return Printed(("−" if value < 0 else "") + shown, PRODUCT, "div")
+        shown = f"{float(value):g}" if isinstance(value, sympy.Float) else str(value)
+        if not isinstance(value, sympy.Number | sympy.Symbol):  # a size expression such as 2/N
+            return Printed(shown.replace("-", "−"), PRODUCT, "div")
+        if shown.startswith("-"):
+            return Printed("−" + shown[1:], UNARY)
+        return Printed(shown, ATOM)
+
+    def function(self, entry: ElementwiseFunction, argument: Printed) -> Printed:
+        return Printed(entry.text_of(argument.text), ATOM)
+
+    def prime(self, entry: ElementwiseFunction, argument: Printed) -> Printed:
+        return Printed(f"{entry.text}′({argument.text})", ATOM)
+
+    def divide(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
+        return Printed(f"{self.paren(a, PRODUCT)} / {self.paren(b, POWER)}", PRODUCT, "div")
+
+    def power(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
+        (_, exponent) = node.args
+        base = self.paren(a, POSTFIX)
+        if isinstance(exponent, E.Const) and isinstance(exponent.value, sympy.Integer):
+            return Printed(base + str(exponent.value).translate(_SUPERSCRIPTS), POSTFIX)
+        return Printed(f"{base}^{self.paren(b, ATOM)}", POWER)
+
+    def axis_sum(self, axis: int | None, a: Printed) -> Printed:
+        if axis is None:
+            return Printed(f"sum({a.text})", ATOM)
+        return Printed(f"sum({a.text}, axis={axis})", ATOM)
+
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
+}  # fmt: skip
+UNICODE_GREEK = {"δ": "delta", "σ": "sigma", "η": "eta", "λ": "lambda", "θ": "theta"}
+
+
+def latex_name(name: str, kind: str = "scalar") -> str:
+    """A name in LaTeX: W1 → W_{1}, x_out → \\mathbf{x}_{\\mathrm{out}}, delta → \\delta."""
+    if name.startswith("∇"):  # a gradient's name, ∇f
+        return r"\nabla " + latex_name(name[1:], kind)
+    match = re.fullmatch(r"([^\W\d_]+?)_?(\d+|_[A-Za-z0-9_]+)?", name)
+    base, index = (match.group(1), match.group(2)) if match else (name, None)
+    base = UNICODE_GREEK.get(base, base)
+    if base in GREEK:
+        body = "\\" + base
+        body = rf"\boldsymbol{{{body}}}" if kind == "vector" else body
+    elif len(base) == 1:
+        body = rf"\mathbf{{{base}}}" if kind == "vector" else base
+    else:
+        body = rf"\mathbf{{{base}}}" if kind == "vector" else rf"\mathit{{{base}}}"
+    if index:
+        index = index.lstrip("_")
+        escaped = index.replace("_", "\\_")
+        sub = index if index.isdigit() else rf"\mathrm{{{escaped}}}"
+        return f"{body}_{{{sub}}}"
+    return body
+
+
+def kind_of(expr: E.Expr) -> str:
+    if expr.is_scalar:
+        return "scalar"
+    return "vector" if expr.is_vector else "matrix"
+
+
+class LatexStyle(Style):
+    calls: ClassVar[dict[type[E.Expr], str]] = {
+        E.Trace: r"\operatorname{tr}",
+        E.Det: r"\det",
+        E.LogDet: r"\log\det",
+        E.Diag: r"\operatorname{diag}",
+        E.DiagPart: r"\operatorname{diagpart}",
+        E.Softmax: r"\operatorname{softmax}",
+        E.LogSumExp: r"\operatorname{logsumexp}",
+    }
+
+    def variable(self, node: E.Variable) -> Printed:
+        return Printed(latex_name(node.name, node.kind), ATOM)
+
+    def number(self, value: sympy.Expr) -> Printed:
+        if isinstance(value, sympy.Rational) and not isinstance(value, sympy.Integer):
+            sign = "-" if value < 0 else ""
+            return Printed(rf"{sign}\frac{{{abs(value.p)}}}{{{value.q}}}", UNARY if sign else ATOM)
+        if isinstance(value, sympy.Float):
+            shown = f"{float(value):g}"
+            return Printed(shown, UNARY if shown.startswith("-") else ATOM)
+        if isinstance(value, sympy.Integer):
+            return Printed(str(value), UNARY if value < 0 else ATOM)
+        return Printed(sympy.latex(value), PRODUCT, "matmul")
+
+    def function(self, entry: ElementwiseFunction, argument: Printed) -> Printed:
+        return Printed(entry.latex_of(argument.text), ATOM)
+
+    def prime(self, entry: ElementwiseFunction, argument: Printed) -> Printed:
+        return Printed(rf"{entry.latex}'{self.open}{argument.text}{self.close}", ATOM)
+
+    def divide(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
+        if node.args[1].is_scalar:
+            return Printed(rf"\frac{{{a.text}}}{{{b.text}}}", ATOM)
+        # (a ⊘ b) ⊘ c reads left to right
+        left = a.text if a.kind == "div" else self.paren(a, POSTFIX)
+        return Printed(rf"{left} \oslash {self.paren(b, POSTFIX)}", PRODUCT, "div")
+
+    def power(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
+        return Printed(f"{self.paren(a, ATOM)}^{{{b.text}}}", POSTFIX)
+
+    def axis_sum(self, axis: int | None, a: Printed) -> Printed:
+        if axis is None:
+            return self.called(r"\operatorname{sum}", a.text)
+        if axis == 0:  # column sums 𝟏ᵀA
+            return Printed(
+                rf"{self.ones_row} {self.product_operand(a, 'matmul')}", PRODUCT, "matmul"
+            )
+        return Printed(
+            rf"{self.product_operand(a, 'matmul')} {self.ones_column}", PRODUCT, "matmul"
+        )
+
+
+TEXT = TextStyle(
+    open="(",
+    close=")",
+    minus="−",
+    hadamard="⊙",
+    transpose="ᵀ",
+    inverse="⁻¹",
+    inverse_transpose="⁻ᵀ",
+    ones_column="𝟏",
+    ones_row="𝟏ᵀ",
+    ones_matrix="𝟏𝟏ᵀ",
+    zero="0",
+    identity="I",
+    norm="‖{0}‖",
+    maximum="max({0}, {1})",
+    call="{0}({1})",
+)
+
+LATEX = LatexStyle(
+    open=r"\left(",
+    close=r"\right)",
+    minus="-",
+    hadamard=r"\odot",
+    transpose=r"^\top",
+    inverse="^{-1}",
+    inverse_transpose=r"^{-\top}",
+    ones_column=r"\mathbf{1}",
+    ones_row=r"\mathbf{1}^\top",
+    ones_matrix=r"\mathbf{1} \mathbf{1}^\top",
+    zero=r"\mathbf{0}",
+    identity="I",
+    norm=r"\left\lVert {0} \right\rVert",
+    maximum=r"\max\left({0}, {1}\right)",
+    call=r"{0}\left({1}\right)",
+)
+
+
+_TEXT_MATH = {
+    "×": r"$\times$", "∂": r"$\partial$", "δ": r"$\delta$", "σ": r"$\sigma$", "′": "'",
+    "ᵀ": r"$^\top$", "⊙": r"$\odot$", "−": "-", "𝟏": r"$\mathbf{1}$", "∇": r"$\nabla$",
+}  # fmt: skip
+
+
+def latex_text(words: str) -> str:
+    """Plain words for LaTeX text mode: escapes, and the few math symbols we use."""
+    out = []
+    for char in words.replace("\\", "/"):
+        if char in _TEXT_MATH:
+            out.append(_TEXT_MATH[char])
+        elif char in "_&%#$":
+            out.append("\\" + char)
+        elif ord(char) < 128:
+            out.append(char)
+        else:
+            out.append("?")  # pdflatex's default fonts have no glyph for it
+    return "".join(out)
