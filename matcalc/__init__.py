@@ -31,6 +31,7 @@ from .constructors import (
     sign,
     sin,
     softmax,
+    softplus,
     sqrt,
     step,
     sum,
@@ -75,5 +76,5 @@ __all__ = [
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",
     "norm", "ones", "outer", "relu", "scalar", "sigmoid", "sign", "simplify", "sin", "softmax",
-    "sqrt", "step", "sum", "tanh", "text", "text_shape", "trace", "variables", "vector", "zeros",
+    "softplus", "sqrt", "step", "sum", "tanh", "text", "text_shape", "trace", "variables", "vector", "zeros",
 ]  # fmt: skip

@@ -84,6 +84,7 @@ sqrt = elementwise("sqrt")
 abs = elementwise("abs")  # noqa: A001 - the API's name
 step = elementwise("step")
 sign = elementwise("sign")
+softplus = elementwise("softplus")
 
 
 def log(x: object) -> E.Expr:

@@ -244,6 +244,16 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         kinks=(0.0,),
     ),
     ElementwiseFunction(
+        name="softplus",
+        doc="softplus(x) = log(1 + exp(x)), elementwise, computed without overflow.",
+        text="softplus",
+        latex=r"\operatorname{softplus}",
+        scalar=lambda t: sympy.log(1 + sympy.exp(t)),
+        numpy=lambda x: np.logaddexp(0.0, x),
+        code="numpy.logaddexp(0.0, {0})",
+        derivative=lambda c, z, fz: c.apply("sigmoid", z),  # softplus′(z) = σ(z)
+    ),
+    ElementwiseFunction(
         name="step",
         doc="step(x) = 1 for x > 0, else 0 (the derivative of relu), elementwise.",
         text="step",
