@@ -76,5 +76,6 @@ __all__ = [
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",
     "norm", "ones", "outer", "relu", "scalar", "sigmoid", "sign", "simplify", "sin", "softmax",
-    "softplus", "sqrt", "step", "sum", "tanh", "text", "text_shape", "trace", "variables", "vector", "zeros",
+    "softplus", "sqrt", "step", "sum", "tanh", "text", "text_shape", "trace", "variables",
+    "vector", "zeros",
 ]  # fmt: skip

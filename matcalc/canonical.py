@@ -102,8 +102,9 @@ class Normalizer:
         return out
 
     def _factors(self, expr: E.Expr, kind: type) -> list[E.Expr]:
-        if isinstance(expr, kind) and not (kind is E.Mul and isinstance(expr.a, E.Const)):
-            return self._factors(expr.a, kind) + self._factors(expr.b, kind)
+        if isinstance(expr, kind) and not (kind is E.Mul and isinstance(expr.args[0], E.Const)):
+            a, b = expr.args
+            return self._factors(a, kind) + self._factors(b, kind)
         return [expr]
 
     def matmul(self, a: E.Expr, b: E.Expr) -> E.Expr:

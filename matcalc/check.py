@@ -89,7 +89,7 @@ def _domains(exprs: list[E.Expr]) -> tuple[set[str], set[str]]:
 def _kinks(exprs: list[E.Expr]) -> list[tuple[E.Expr, float]]:
     """(argument, kink) pairs where a derivative jumps: the kinks the catalogue
     gives for a function (relu, abs, step, sign at 0), and a − b = 0 for max(a, b)."""
-    found = []
+    found: list[tuple[E.Expr, float]] = []
     for e in exprs:
         for node in E.postorder(e):
             if isinstance(node, E.Apply):
@@ -242,9 +242,10 @@ def compare(
 
 
 # -- diagnosis ----------
-def _try(build: Callable[[], E.Expr]) -> E.Expr | None:
+def _try(build: Callable[..., E.Expr], *args: object) -> E.Expr | None:
+    """build(*args), or None where that is not a well-shaped expression."""
     try:
-        return build()
+        return build(*args)
     except MatcalcError:
         return None
 
@@ -274,7 +275,7 @@ def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
         shown = _nice(1 / factor)
         return wrong(f"off by a factor of {shown}: your result is {shown} times {label}", "factor")
     for node, fixed_node, message, code in _fixes(claim):
-        fixed = _try(lambda node=node, fixed_node=fixed_node: E.substitute(claim, node, fixed_node))
+        fixed = _try(E.substitute, claim, node, fixed_node)
         if fixed is not None and fits(fixed):
             return wrong(message, code)
     if claim.shape == truth.shape:
@@ -300,7 +301,7 @@ def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, str, str]]:
                     if child is node:
                         args = list(parent.args)
                         args[index] = candidate
-                        replaced = _try(lambda parent=parent, args=args: parent.with_args(*args))
+                        replaced = _try(parent.with_args, *args)
                         if replaced is not None:
                             yield parent, replaced, message, code
 
@@ -333,17 +334,19 @@ def _missing_or_extra(claim, truth, label, fits) -> Verdict | None:
 
 
 # each product, the one students confuse it with, and how to say so
-OTHER_PRODUCT = {
+OTHER_PRODUCT: dict[type[E.Expr], tuple[type[E.Expr], str]] = {
     E.Mul: (E.MatMul, "a Hadamard product ⊙ where a matrix product belongs"),
     E.MatMul: (E.Mul, "a matrix product where a Hadamard product ⊙ belongs"),
 }
 
 
-def _other_product(node: E.Expr, other: type, mistake: str, code: str):
+def _other_product(
+    node: E.Expr, other: type[E.Expr], mistake: str, code: str
+) -> Iterator[tuple[E.Expr, str, str]]:
     """node's operands combined by the other product, in the orientations that fit."""
     a, b = node.args
     for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
-        candidate = _try(lambda left=left, right=right: other.make(left, right))
+        candidate = _try(other.make, left, right)
         if candidate is not None:
             fixed = text(s.simplify(candidate))
             yield candidate, f"{text(node)} uses {mistake}: {fixed}", code
@@ -351,7 +354,7 @@ def _other_product(node: E.Expr, other: type, mistake: str, code: str):
 
 def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
     """Local corrections of one node: the mistakes students make."""
-    if type(node) in OTHER_PRODUCT and not (node.a.is_scalar or node.b.is_scalar):
+    if type(node) in OTHER_PRODUCT and not any(arg.is_scalar for arg in node.args):
         other, mistake = OTHER_PRODUCT[type(node)]
         code = "hadamard for matrix product" if other is E.MatMul else "matrix product for hadamard"
         yield from _other_product(node, other, mistake, code)
@@ -381,9 +384,9 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
                 f"{text(node)} should be its derivative {shown}",
                 "function for its derivative",
             )
-    prime = named_derivatives(node).get(id(node))
-    if prime is not None:
-        fn, z = prime
+    named = named_derivatives(node).get(id(node))
+    if named is not None:
+        fn, z = named
         original = E.Apply.make(fn, z)
         yield (
             original,

@@ -128,6 +128,7 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
         derivation = stepwise.derive(gradient, x, layout=args.layout, name=f"∇{args.name}")
     else:
         derivation = stepwise.derive(f, x, layout=args.layout, name=args.name)
+        assert isinstance(derivation.result, E.Expr)  # one variable: one result
         result = derivation.result
         symbol = f"∂{args.name}/∂{x.name}"
         if args.command == "jacobian" and f.is_scalar:

@@ -6,12 +6,14 @@ positive and integer (``mc.dims("n m")``).  A shape is ``(rows, cols)``.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import sympy
 
 from .errors import DeclarationError, ShapeError
 
-Dim = int | sympy.Symbol
-Shape = tuple[Dim, Dim]
+Dim: TypeAlias = int | sympy.Symbol
+Shape: TypeAlias = tuple[Dim, Dim]
 
 SCALAR_SHAPE: Shape = (1, 1)
 

@@ -11,6 +11,7 @@ A recorder, if given, sees each application of a local rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import overload
 
 from . import expr as E
 from . import simplifier as s
@@ -88,6 +89,10 @@ def reverse_sweep(
     return adjoint
 
 
+@overload
+def grad(f: object, x: E.Variable) -> E.Expr: ...
+@overload
+def grad(f: object, x: Sequence[E.Variable]) -> tuple[E.Expr, ...]: ...
 def grad(f: object, x: E.Variable | Sequence[E.Variable]) -> E.Expr | tuple[E.Expr, ...]:
     """∂f/∂X for a scalar f, shaped like X (the layout of a learning rule X − η ∂f/∂X).
 
@@ -99,10 +104,10 @@ def grad(f: object, x: E.Variable | Sequence[E.Variable]) -> E.Expr | tuple[E.Ex
             f"grad: f must be a scalar but {E.describe(f)} is {format_shape(f.shape)}; "
             "use mc.jacobian for a vector"
         )
-    many = isinstance(x, list | tuple)
-    targets = [check_variable("grad", v) for v in (x if many else [x])]
-    results = gradients(s.simplify(f), targets)
-    return tuple(results) if many else results[0]
+    if isinstance(x, list | tuple):
+        return tuple(gradients(s.simplify(f), [check_variable("grad", v) for v in x]))
+    (result,) = gradients(s.simplify(f), [check_variable("grad", x)])
+    return result
 
 
 def jacobian(f: object, x: E.Variable) -> E.Expr:

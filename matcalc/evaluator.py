@@ -86,7 +86,7 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
             given[key.name] = value
             declared[key.name] = key
         elif isinstance(key, sympy.Symbol):
-            bindings[key] = int(value)
+            bindings[key] = int(value)  # type: ignore[call-overload]  # a size; int() says if not
         elif isinstance(key, str):
             given[key] = value
         else:
@@ -130,7 +130,7 @@ def _bind_from_other_variables(
             continue
         readings: list[Bindings] = []
         for var in [declared[name]] if name in declared else E.live_variables(name):
-            if np.ndim(value) == 0 and not var.is_scalar:
+            if np.ndim(value) == 0 and not var.is_scalar:  # type: ignore[arg-type]
                 continue  # a single number says nothing about a vector's length
             try:
                 readings.append(bind_dims({name: var}, {name: fit_array(var, value)}, {}))
@@ -141,6 +141,7 @@ def _bind_from_other_variables(
             if len(sizes) != 1 or None in sizes:
                 continue  # the variables of this name disagree: this value cannot tell
             (size,) = sizes
+            assert size is not None
             if dim in found and found[dim][0] != size:
                 raise ShapeError(
                     f"evaluate: dimension {dim} is {found[dim][0]} from {found[dim][1]} but "
@@ -204,7 +205,9 @@ Context = tuple[Mapping[str, np.ndarray], Bindings]
 
 
 @singledispatch
-def numeric(node: E.Expr, args: list[np.ndarray], context: Context) -> np.ndarray:
+def numeric(node: E.Expr, args: list[Any], context: Context) -> np.ndarray | Diagonal:
+    """The value of node from its arguments' values (dense arrays, except for a
+    matrix product, whose operands may be Diagonal)."""
     raise TypeError(f"no evaluator for {type(node).__name__}")
 
 
@@ -283,7 +286,7 @@ def _(node: E.Apply, args: list[np.ndarray], context: Context) -> np.ndarray:
 
 
 @numeric.register
-def _(node: E.MatMul, args: list[np.ndarray], context: Context) -> np.ndarray:
+def _(node: E.MatMul, args: list[Any], context: Context) -> np.ndarray | Diagonal:
     a, b = args
     # diag(v) M is v ⊙ M: never form the dense diagonal matrix.
     if isinstance(a, Diagonal) and isinstance(b, Diagonal):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 import sympy
 
@@ -170,13 +170,17 @@ class Expr:
         return f"<{type(self).__name__} {format_shape(self.shape)}: {self}>"
 
 
-def node(cls: type) -> type:
+NodeType = TypeVar("NodeType", bound=type)
+
+
+@dataclass_transform(eq_default=False, frozen_default=True)
+def node(cls: NodeType) -> NodeType:
     """Make a node class: a frozen, slotted dataclass compared by identity."""
-    data = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+    data: Any = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
     names = tuple(f.name for f in fields(data))
     data._field_names = names
     data._children = tuple(f.name for f in fields(data) if f.type in ("Expr", Expr))
-    return data
+    return cast(NodeType, data)
 
 
 def describe(expr: Expr, limit: int = 40) -> str:

@@ -20,7 +20,7 @@ from . import constructors as C
 from . import expr as E
 from .codegen import CompiledFunction
 from .codegen import compile as compile_expression
-from .derivation import Derivation
+from .derivation import Derivation, Partial
 from .dims import dims
 from .errors import DeclarationError, ShapeError
 from .stepwise import derive
@@ -99,7 +99,9 @@ class Network:
                     f"{tag}  {step.define.text.rstrip('ᵀ')} = {step.pieces[-1].text(step.names)}"
                 )
             elif "result" in step.rule + step.note:
-                tag = "BP4" if step.pieces[0].den.text.startswith("W") else "BP3"
+                derivative = step.pieces[0]
+                assert isinstance(derivative, Partial)
+                tag = "BP4" if derivative.den.text.startswith("W") else "BP3"
                 lines.append(f"{tag}  {step.formula()}")
         return lines
 
@@ -110,6 +112,7 @@ class Network:
             self._backward = compile_expression(self.cost, wrt=self.parameters)
             self._forward = compile_expression(self.output)
         backward_fn, forward_fn = self._backward, self._forward
+        assert backward_fn is not None and forward_fn is not None
         order = backward_fn.arguments
         forward_order = forward_fn.arguments
         names = [p.name for p in self.parameters]

@@ -22,6 +22,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sympy
 
@@ -30,6 +31,10 @@ from . import expr as E
 from .dims import as_dim
 from .errors import ParseError, ShapeError
 from .functions import CATALOGUE
+
+# An ast node the validator has accepted: its type is one of the whitelisted ones,
+# with the fields that type has (a call's func is a Name, a size is a Name or int).
+Checked = Any
 
 MAX_LENGTH = 10_000
 MAX_NUMBER = 1e300
@@ -201,7 +206,7 @@ class Builder:
         """Constant exponents stay small: 2**10**10 is refused, never computed."""
 
         def magnitude(node: ast.AST) -> float | None:  # log10 of |value|, for constants
-            if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
                 return math.log10(abs(node.value)) if node.value else -math.inf
             if isinstance(node, ast.UnaryOp):
                 return magnitude(node.operand)
@@ -256,7 +261,7 @@ class Builder:
 
     def _check_number(self, node: ast.Constant) -> None:
         value = node.value
-        if type(value) not in (int, float):
+        if type(value) not in (int, float) or not isinstance(value, int | float):
             raise self.fail(f"{type(value).__name__} constants are not allowed", node)
         if abs(value) > MAX_NUMBER:
             raise self.fail("the number is too large", node)
@@ -303,15 +308,16 @@ class Builder:
                 )
         return self.variables[name]
 
-    def size_dim(self, node: ast.AST) -> Dim:
+    def size_dim(self, node: Checked) -> Dim:
         if isinstance(node, ast.Constant):
-            return Dim(str(node.value), node.value, f"size {node.value}")
+            size = cast(int, node.value)  # the validator allows only ints here
+            return Dim(str(size), size, f"size {size}")
         return Dim(node.id, sympy.Symbol(node.id, integer=True, positive=True), f"size {node.id}")
 
-    def postorder(self, tree: ast.Expression) -> list[ast.AST]:
+    def postorder(self, tree: Checked) -> list[Checked]:
         """The formula's nodes, children first, without recursion (long chains are deep)."""
-        order: list[ast.AST] = []
-        stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
+        order: list[Checked] = []
+        stack: list[tuple[Checked, bool]] = [(tree.body, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
@@ -321,14 +327,14 @@ class Builder:
             stack.extend((child, False) for child in self._children(node))
         return order
 
-    def infer(self, tree: ast.AST) -> dict[int, Shaped]:
+    def infer(self, tree: Checked) -> dict[int, Shaped]:
         """Shapes of every node, bottom-up, unifying dimensions (iteratively)."""
         shapes: dict[int, Shaped] = {}
         for node in self.postorder(tree):
             shapes[id(node)] = self._shape(node, shapes)
         return shapes
 
-    def _children(self, node: ast.AST) -> list[ast.AST]:
+    def _children(self, node: Checked) -> list[Checked]:
         if isinstance(node, ast.BinOp):
             return [node.left, node.right]
         if isinstance(node, ast.UnaryOp):
@@ -336,7 +342,8 @@ class Builder:
         if isinstance(node, ast.Attribute):
             return [node.value]
         if isinstance(node, ast.Call) and not self._size_call(node):
-            return list(node.args[:1] if node.func.id == "sum" else node.args)
+            function = cast(ast.Name, node.func)  # the validator allows only names
+            return list(node.args[:1] if function.id == "sum" else node.args)
         return []
 
     def _scalar(self, s: Shaped) -> bool:
@@ -345,8 +352,8 @@ class Builder:
     def _is_one(self, d: Dim) -> bool:
         return d.find().value == 1
 
-    def _shape(self, node: ast.AST, shapes: dict[int, Shaped]) -> Shaped:  # noqa: C901
-        def of(child: ast.AST) -> Shaped:
+    def _shape(self, node: Checked, shapes: dict[int, Shaped]) -> Shaped:  # noqa: C901
+        def of(child: Checked) -> Shaped:
             return shapes[id(child)]
 
         here = self.pos(node)
@@ -375,7 +382,7 @@ class Builder:
             return self._call_shape(node, of, here)
         raise self.fail(f"{type(node).__name__} is not allowed", node)  # pragma: no cover
 
-    def _broadcast(self, a: Shaped, b: Shaped, node: ast.AST, here: int) -> Shaped:
+    def _broadcast(self, a: Shaped, b: Shaped, node: Checked, here: int) -> Shaped:
         if self._scalar(a):
             return Shaped(b.rows, b.cols, node)
         if self._scalar(b):
@@ -391,7 +398,7 @@ class Builder:
                 dims.append(x)
         return Shaped(dims[0], dims[1], node)
 
-    def _call_shape(self, node: ast.Call, of, here: int) -> Shaped:
+    def _call_shape(self, node: Checked, of, here: int) -> Shaped:
         name = node.func.id
         if name in SIZE_FUNCTIONS:
             rows = self.size_dim(node.args[0])
@@ -434,7 +441,7 @@ class Builder:
         a = args[0]
         return Shaped(a.rows, a.cols, node)
 
-    def _axis(self, node: ast.Call) -> int | None:
+    def _axis(self, node: Checked) -> int | None:
         for k in node.keywords:
             return int(k.value.value)
         if len(node.args) == 2:
@@ -469,7 +476,7 @@ class Builder:
                     chosen[id(root)] = sympy.Symbol(pool.pop(0), integer=True, positive=True)
         return chosen
 
-    def build(self, tree: ast.AST) -> E.Expr:
+    def build(self, tree: Checked) -> E.Expr:
         sizes = self.names_for_dims()
 
         def size(d: Dim) -> object:
@@ -494,7 +501,7 @@ class Builder:
                 ) from None
         return built[id(tree.body)]
 
-    def _node(self, node: ast.AST, built: dict[int, E.Expr], variables) -> E.Expr:
+    def _node(self, node: Checked, built: dict[int, E.Expr], variables) -> E.Expr:
         if isinstance(node, ast.Constant):
             return E.as_expr(node.value)
         if isinstance(node, ast.Name):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar, cast
 
 import sympy
 
@@ -28,9 +29,14 @@ _recorders: list[Callable[[str, E.Expr, E.Expr], None]] = []
 _normal: weakref.WeakSet[E.Expr] = weakref.WeakSet()
 
 
-def rewrite(node_type: type[E.Expr], name: str) -> Callable[[Rewrite], Rewrite]:
-    def register(fn: Rewrite) -> Rewrite:
-        REWRITES.setdefault(node_type, []).append((name, fn))
+RewriteFunction = TypeVar("RewriteFunction", bound=Callable[..., E.Expr | None])
+
+
+def rewrite(node_type: type[E.Expr], name: str) -> Callable[[RewriteFunction], RewriteFunction]:
+    """Register fn as a rewrite of node_type (it is only ever called with such a node)."""
+
+    def register(fn: RewriteFunction) -> RewriteFunction:
+        REWRITES.setdefault(node_type, []).append((name, cast(Rewrite, fn)))
         return fn
 
     return register
@@ -248,7 +254,7 @@ def add_all(terms: list[E.Expr]) -> E.Expr:
 
 @rewrite(E.Add, "collect like terms")
 @rewrite(E.Sub, "collect like terms")
-def collect_like_terms(node: E.Expr) -> E.Expr | None:
+def collect_like_terms(node: E.Add | E.Sub) -> E.Expr | None:
     terms = linear_terms(node)
     if not terms:
         return zero(node.shape)
@@ -288,13 +294,13 @@ def _rebuild_sum(terms: list[tuple[sympy.Expr, E.Expr]], shape: Shape) -> E.Expr
 
 # -- negation ---------------------------------------------------------------------
 @rewrite(E.Neg, "double negation")
-def double_negation(node: E.Expr) -> E.Expr | None:
+def double_negation(node: E.Neg) -> E.Expr | None:
     (a,) = node.args
     return a.a if isinstance(a, E.Neg) else None
 
 
 @rewrite(E.Neg, "fold constants")
-def negate_constant(node: E.Expr) -> E.Expr | None:
+def negate_constant(node: E.Neg) -> E.Expr | None:
     (a,) = node.args
     if isinstance(a, E.Const):
         return const(-a.value)
@@ -307,13 +313,13 @@ def negate_constant(node: E.Expr) -> E.Expr | None:
 
 # -- Hadamard product ---------------------------------------------------------------
 @rewrite(E.Mul, "zero factor")
-def zero_factor(node: E.Expr) -> E.Expr | None:
+def zero_factor(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     return zero(node.shape) if is_zero(a) or is_zero(b) else None
 
 
 @rewrite(E.Mul, "fold constants")
-def fold_product(node: E.Expr) -> E.Expr | None:
+def fold_product(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     if isinstance(a, E.Const) and isinstance(b, E.Const):
         return const(a.value * b.value)
@@ -321,7 +327,7 @@ def fold_product(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Mul, "unit factor")
-def unit_factor(node: E.Expr) -> E.Expr | None:
+def unit_factor(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     if is_unit(a) and b.shape == node.shape:
         return b
@@ -339,7 +345,7 @@ def unit_factor(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Mul, "constant factor first")
-def constant_first(node: E.Expr) -> E.Expr | None:
+def constant_first(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     if isinstance(b, E.Const) and not isinstance(a, E.Const):
         return mul(b, a)
@@ -361,7 +367,7 @@ def constant_first(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Mul, "negation outside")
-def negation_outside_product(node: E.Expr) -> E.Expr | None:
+def negation_outside_product(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     if isinstance(a, E.Neg):
         return neg(mul(a.a, b))
@@ -371,13 +377,13 @@ def negation_outside_product(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Mul, "square")
-def square(node: E.Expr) -> E.Expr | None:
+def square(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     return power(a, const(2)) if a is b else None
 
 
 @rewrite(E.Mul, "broadcast instead of ones product")
-def broadcast_outer_ones(node: E.Expr) -> E.Expr | None:
+def broadcast_outer_ones(node: E.Mul) -> E.Expr | None:
     """x ⊙ (𝟏 gᵀ) = x ⊙ g broadcast down the columns (and likewise for rows)."""
     a, b = node.args
     for full, other in ((a, b), (b, a)):
@@ -393,7 +399,7 @@ def broadcast_outer_ones(node: E.Expr) -> E.Expr | None:
 
 # -- division, powers, functions ------------------------------------------------------
 @rewrite(E.Div, "division by a constant")
-def divide_by_constant(node: E.Expr) -> E.Expr | None:
+def divide_by_constant(node: E.Div) -> E.Expr | None:
     a, b = node.args
     if is_zero(a):
         return zero(node.shape)
@@ -409,7 +415,7 @@ def divide_by_constant(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Pow, "fold powers")
-def fold_power(node: E.Expr) -> E.Expr | None:
+def fold_power(node: E.Pow) -> E.Expr | None:
     a, b = node.args
     exponent = const_value(b)
     if exponent is None or a.shape != node.shape:
@@ -433,7 +439,7 @@ def fold_power(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Apply, "fold constants")
-def fold_function(node: E.Expr) -> E.Expr | None:
+def fold_function(node: E.Apply) -> E.Expr | None:
     (a,) = node.args
     if not isinstance(a, E.Const) or not _number(a.value):
         return None
@@ -442,7 +448,7 @@ def fold_function(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Maximum, "fold constants")
-def fold_maximum(node: E.Expr) -> E.Expr | None:
+def fold_maximum(node: E.Maximum) -> E.Expr | None:
     a, b = node.args
     if isinstance(a, E.Const) and isinstance(b, E.Const) and _number(a.value) and _number(b.value):
         return const(sympy.Max(a.value, b.value))
@@ -451,13 +457,13 @@ def fold_maximum(node: E.Expr) -> E.Expr | None:
 
 # -- matrix product ------------------------------------------------------------------
 @rewrite(E.MatMul, "zero factor")
-def matmul_zero(node: E.Expr) -> E.Expr | None:
+def matmul_zero(node: E.MatMul) -> E.Expr | None:
     a, b = node.args
     return zero(node.shape) if is_zero(a) or is_zero(b) else None
 
 
 @rewrite(E.MatMul, "identity factor")
-def matmul_identity(node: E.Expr) -> E.Expr | None:
+def matmul_identity(node: E.MatMul) -> E.Expr | None:
     a, b = node.args
     if isinstance(a, E.Identity):
         return b
@@ -467,7 +473,7 @@ def matmul_identity(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.MatMul, "scalar factor")
-def matmul_scalar(node: E.Expr) -> E.Expr | None:
+def matmul_scalar(node: E.MatMul) -> E.Expr | None:
     a, b = node.args
     if a.is_scalar or b.is_scalar:
         return mul(a, b) if a.is_scalar else mul(b, a)
@@ -495,7 +501,7 @@ def _atomic(x: E.Expr) -> bool:
 
 
 @rewrite(E.MatMul, "diagonal product")
-def diagonal_product(node: E.Expr) -> E.Expr | None:
+def diagonal_product(node: E.MatMul) -> E.Expr | None:
     """diag(a) diag(b) = diag(a ⊙ b);  diag(v) u = v ⊙ u;  uᵀ diag(v) = (u ⊙ v)ᵀ."""
     a, b = node.args
     if isinstance(a, E.Diag) and isinstance(b, E.Diag):
@@ -517,7 +523,7 @@ def diagonal_product(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.MatMul, "ones vector product")
-def ones_product(node: E.Expr) -> E.Expr | None:
+def ones_product(node: E.MatMul) -> E.Expr | None:
     """𝟏ᵀ v = sum(v);  vᵀ 𝟏 = sum(v)."""
     a, b = node.args
     if isinstance(a, E.Ones) and a.rows == 1 and b.is_column:
@@ -528,7 +534,7 @@ def ones_product(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.MatMul, "matrix-vector products first")
-def vector_products_first(node: E.Expr) -> E.Expr | None:
+def vector_products_first(node: E.MatMul) -> E.Expr | None:
     """(A B) v = A (B v) and uᵀ (A B) = (uᵀ A) B: never form a matrix-matrix product."""
     a, b = node.args
     if b.is_column and isinstance(a, E.MatMul) and a.a.rows != 1:
@@ -540,7 +546,7 @@ def vector_products_first(node: E.Expr) -> E.Expr | None:
 
 # -- transpose -----------------------------------------------------------------------------
 @rewrite(E.Transpose, "push transpose inward")
-def push_transpose(node: E.Expr) -> E.Expr | None:
+def push_transpose(node: E.Transpose) -> E.Expr | None:
     """xᵀ = x for a scalar; (Aᵀ)ᵀ = A; (AB)ᵀ = BᵀAᵀ; symmetric matrices; (cA)ᵀ = cAᵀ."""
     (a,) = node.args
     if a.is_scalar or isinstance(a, E.Identity | E.Diag):
@@ -562,7 +568,7 @@ def push_transpose(node: E.Expr) -> E.Expr | None:
 
 # -- reductions --------------------------------------------------------------------------------
 @rewrite(E.Sum, "sum of a sum")
-def simplify_sum(node: E.Expr) -> E.Expr | None:
+def simplify_sum(node: E.Sum) -> E.Expr | None:
     (a,) = node.args
     axis = node.axis
     if a.shape == node.shape:
@@ -587,7 +593,7 @@ def simplify_sum(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Trace, "trace identities")
-def simplify_trace(node: E.Expr) -> E.Expr | None:
+def simplify_trace(node: E.Trace) -> E.Expr | None:
     (a,) = node.args
     if a.is_scalar:
         return a
@@ -605,7 +611,7 @@ def simplify_trace(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Det, "determinant identities")
-def simplify_det(node: E.Expr) -> E.Expr | None:
+def simplify_det(node: E.Det) -> E.Expr | None:
     (a,) = node.args
     if a.is_scalar:
         return a
@@ -617,7 +623,7 @@ def simplify_det(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.LogDet, "determinant identities")
-def simplify_logdet(node: E.Expr) -> E.Expr | None:
+def simplify_logdet(node: E.LogDet) -> E.Expr | None:
     (a,) = node.args
     if isinstance(a, E.Identity):
         return const(0)
@@ -629,7 +635,7 @@ def simplify_logdet(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Inv, "inverse identities")
-def simplify_inverse(node: E.Expr) -> E.Expr | None:
+def simplify_inverse(node: E.Inv) -> E.Expr | None:
     (a,) = node.args
     if isinstance(a, E.Inv):
         return a.a
@@ -645,7 +651,7 @@ def simplify_inverse(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Diag, "diagonal identities")
-def simplify_diag(node: E.Expr) -> E.Expr | None:
+def simplify_diag(node: E.Diag) -> E.Expr | None:
     (a,) = node.args
     if a.is_scalar:
         return a
@@ -659,7 +665,7 @@ def simplify_diag(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.DiagPart, "diagonal identities")
-def simplify_diag_part(node: E.Expr) -> E.Expr | None:
+def simplify_diag_part(node: E.DiagPart) -> E.Expr | None:
     (a,) = node.args
     if a.is_scalar:
         return a
@@ -677,7 +683,7 @@ def simplify_diag_part(node: E.Expr) -> E.Expr | None:
 
 
 @rewrite(E.Norm, "norm identities")
-def simplify_norm(node: E.Expr) -> E.Expr | None:
+def simplify_norm(node: E.Norm) -> E.Expr | None:
     (a,) = node.args
     if is_zero(a):
         return const(0)

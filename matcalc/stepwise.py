@@ -268,10 +268,10 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
         if len(xs) == 1 and P.text(result) != P.text(result, names.text):
             expanded = (Partial(root, x_symbol), Formula(result, top=True))
             steps.append(Step("result", expanded, Names()))
-    result = results[0] if len(xs) == 1 else tuple(results)
+    outcome = results[0] if len(xs) == 1 else tuple(results)
     nodes = {symbols[key].text: node for node in order if (key := id(node)) in symbols}
     by_text = {symbol.text: symbol for symbol in symbols.values()}
-    return Derivation(title, f, xs[0], layout, steps, result, names, nodes, by_text)
+    return Derivation(title, f, xs[0], layout, steps, outcome, names, nodes, by_text)
 
 
 @dataclass(frozen=True)
