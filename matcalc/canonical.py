@@ -174,7 +174,7 @@ class Normalizer:
                 self.memo[id(node)] = self._node(node, args)
         return self.memo[id(expr)]
 
-    def _node(self, node: E.Expr, args: list[E.Expr]) -> E.Expr:  # noqa: C901 - one case a node
+    def _node(self, node: E.Expr, args: list[E.Expr]) -> E.Expr:
         shape = node.shape
         if isinstance(node, E.Add):
             return self.total(self.terms(args[0]) + self.terms(args[1]), shape)

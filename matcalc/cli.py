@@ -134,14 +134,14 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
         if args.command == "jacobian" and f.is_scalar:
             result = engine.jacobian(f, x)
     if args.latex == "-":
-        print(derivation.latex() if (args.steps and derivation) else latex(result))
-    elif args.steps and derivation is not None:
+        print(derivation.latex() if args.steps else latex(result))
+    elif args.steps:
         print(derivation.text())
     else:
         print(f"{symbol} = {text(result)}")
-    if args.latex not in (None, "-") and derivation is not None:
+    if args.latex not in (None, "-"):
         print(f"wrote {derivation.write_tex(args.latex)}")
-    if args.pdf and derivation is not None:
+    if args.pdf:
         print(f"wrote {derivation.write_pdf(args.pdf)}")
     return 0
 

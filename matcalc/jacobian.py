@@ -55,10 +55,6 @@ class LinearMap:
     def matrix(self) -> E.Expr:  # pragma: no cover - every map overrides
         raise NotImplementedError
 
-    def then(self, outer: LinearMap) -> LinearMap:
-        """outer ∘ self (apply self first)."""
-        return Composed(self.in_shape, outer.out_shape, outer.rule, self, outer)
-
 
 @dataclass(frozen=True)
 class Composed(LinearMap):

@@ -57,7 +57,7 @@ class Network:
             )
         if cost not in COSTS:
             raise DeclarationError(f"Network: cost must be one of {', '.join(COSTS)}, got {cost!r}")
-        self.sizes, self.activation, self.cost_name = list(sizes), activation, cost
+        self.sizes, self.activation = list(sizes), activation
         batch = dims("B")
         self.X = C.matrix("X", sizes[0], batch)
         self.Y = C.matrix("Y", sizes[-1], batch)

@@ -352,7 +352,7 @@ class Builder:
     def _is_one(self, d: Dim) -> bool:
         return d.find().value == 1
 
-    def _shape(self, node: Checked, shapes: dict[int, Shaped]) -> Shaped:  # noqa: C901
+    def _shape(self, node: Checked, shapes: dict[int, Shaped]) -> Shaped:
         def of(child: Checked) -> Shaped:
             return shapes[id(child)]
 

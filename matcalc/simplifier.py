@@ -6,15 +6,13 @@ name ("fold constants", "collect like terms", "push transpose into product",
 already simplified until none fires; ``simplify`` does that bottom-up over a
 whole DAG.  The derivative engine builds every expression through the
 constructors below (``add``, ``mul``, ``matmul`` ...), so its results come out
-simplified as they are made.  A recorder can watch each rewrite (for the
-step-by-step derivation).
+simplified as they are made.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar, cast
 
 import sympy
@@ -25,7 +23,6 @@ from .functions import FUNCTIONS
 
 Rewrite = Callable[[E.Expr], E.Expr | None]
 REWRITES: dict[type[E.Expr], list[tuple[str, Rewrite]]] = {}
-_recorders: list[Callable[[str, E.Expr, E.Expr], None]] = []
 _normal: weakref.WeakSet[E.Expr] = weakref.WeakSet()
 
 
@@ -42,26 +39,14 @@ def rewrite(node_type: type[E.Expr], name: str) -> Callable[[RewriteFunction], R
     return register
 
 
-@contextmanager
-def recording(callback: Callable[[str, E.Expr, E.Expr], None]) -> Iterator[None]:
-    """Call ``callback(rule_name, before, after)`` for each rewrite made inside."""
-    _recorders.append(callback)
-    try:
-        yield
-    finally:
-        _recorders.remove(callback)
-
-
 def simplify_node(node: E.Expr) -> E.Expr:
     """Apply this node's rewrites (children already simplified) until none fires."""
-    if not _recorders and node in _normal:
+    if node in _normal:
         return node
     for _ in range(1000):
-        for name, rule in REWRITES.get(type(node), ()):
+        for _name, rule in REWRITES.get(type(node), ()):
             new = rule(node)
             if new is not None and new is not node:
-                for record in _recorders:
-                    record(name, node, new)
                 node = new
                 break
         else:

@@ -53,7 +53,7 @@ def _elementwise(a: sympy.Matrix, b: sympy.Matrix, fn) -> sympy.Matrix:
     return sympy.Matrix(rows, cols, lambda i, j: fn(a[i, j], b[i, j]))
 
 
-def _expand_node(node, args, symbols, size) -> sympy.Matrix:  # noqa: C901 - one case per node
+def _expand_node(node, args, symbols, size) -> sympy.Matrix:
     if isinstance(node, E.Variable):
         return symbols[node.name]
     if isinstance(node, E.Const):

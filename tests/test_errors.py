@@ -56,7 +56,7 @@ def test_operands_that_are_not_expressions() -> None:
     with pytest.raises(mc.OperandError, match="matmul: ndarray"):
         x.T @ np.ones(3)
     with pytest.raises(mc.OperandError, match="multiply"):
-        None * x  # noqa: B018
+        None * x
     with pytest.raises(TypeError, match="no truth value"):
         bool(x)
 
