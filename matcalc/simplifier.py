@@ -399,6 +399,21 @@ def divide_by_constant(node: E.Div) -> E.Expr | None:
     return None
 
 
+@rewrite(E.Pow, "squared norm")
+def squared_norm(node: E.Pow) -> E.Expr | None:
+    """‖v‖² = vᵀv for a vector and ‖X‖² = sum(X ⊙ X) (Frobenius): no square root to
+    differentiate, so the gradient is 2 Wᵀ (W x − y), not a ratio of norms."""
+    a, b = node.args
+    if not (isinstance(a, E.Norm) and is_const(b, 2)):
+        return None
+    (v,) = a.args
+    if v.is_column:
+        return matmul(transpose(v), v)
+    if v.rows == 1:
+        return matmul(v, transpose(v))
+    return total(power(v, const(2)))
+
+
 @rewrite(E.Pow, "fold powers")
 def fold_power(node: E.Pow) -> E.Expr | None:
     a, b = node.args
@@ -430,6 +445,42 @@ def fold_function(node: E.Apply) -> E.Expr | None:
         return None
     folded = FUNCTIONS[node.fn].scalar(a.value)
     return const(folded) if isinstance(folded, sympy.Rational) else None
+
+
+# -- stable normal forms: what overflows when computed as written ---------------------
+@rewrite(E.Apply, "log-sigmoid")
+def log_sigmoid(node: E.Apply) -> E.Expr | None:
+    """log σ(t) = −softplus(−t) and log(1 − σ(t)) = −softplus(t): finite for every t,
+    where log of σ(t) = 0 in floating point is −∞ (t below about −37, or 1 − σ(t) for
+    t above about 37)."""
+    (a,) = node.args
+    if node.fn != "log":
+        return None
+    if isinstance(a, E.Apply) and a.fn == "sigmoid":
+        return neg(apply("softplus", neg(a.a)))
+    if isinstance(a, E.Sub) and is_const(a.a, 1) and isinstance(a.b, E.Apply):
+        if a.b.fn == "sigmoid" and a.b.shape == a.shape:
+            return neg(apply("softplus", a.b.a))
+    return None
+
+
+@rewrite(E.Apply, "log-softmax")
+def log_softmax(node: E.Apply) -> E.Expr | None:
+    """log softmax(z) = z − logsumexp(z), per column (the max-shifted logsumexp is
+    finite where softmax underflows to 0)."""
+    (a,) = node.args
+    if node.fn == "log" and isinstance(a, E.Softmax):
+        return sub(a.a, _build(E.LogSumExp, a.a))
+    return None
+
+
+@rewrite(E.Apply, "inverse functions")
+def inverse_functions(node: E.Apply) -> E.Expr | None:
+    """log(exp(t)) = t."""
+    (a,) = node.args
+    if node.fn == "log" and isinstance(a, E.Apply) and a.fn == "exp":
+        return a.a
+    return None
 
 
 @rewrite(E.Maximum, "fold constants")

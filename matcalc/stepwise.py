@@ -32,6 +32,7 @@ from .derivation import (
     Words,
 )
 from .dims import format_shape, vector_length
+from .algebra import elementwise_algebra
 from .engine import check_variable, dependents, forward_jacobian, jacobian, reverse_sweep
 from .errors import DerivativeError
 from .jacobian import LinearMap
@@ -256,7 +257,7 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
             result = s.zero(x.shape)
         else:
             steps += _gradient_steps(x, sweep)
-            result = adjoint[id(x)]
+            result = elementwise_algebra(adjoint[id(x)])
         results.append(result)
         shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
         final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)
