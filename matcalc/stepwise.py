@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from . import expr as E
 from . import printing as P
 from . import simplifier as s
+from .algebra import elementwise_algebra
 from .derivation import (
     Derivation,
     Formula,
@@ -32,7 +33,6 @@ from .derivation import (
     Words,
 )
 from .dims import format_shape, vector_length
-from .algebra import elementwise_algebra
 from .engine import check_variable, dependents, forward_jacobian, jacobian, reverse_sweep
 from .errors import DerivativeError
 from .jacobian import LinearMap
