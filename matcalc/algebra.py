@@ -31,7 +31,7 @@ ELEMENTWISE = (E.Add, E.Sub, E.Mul, E.Div, E.Neg, E.Pow)
 MAX_ISLAND = 120
 
 
-class TooLarge(Exception):
+class IslandTooLargeError(Exception):
     """The island has more than MAX_ISLAND nodes."""
 
 
@@ -107,7 +107,7 @@ class Island:
                 continue
             if not expanded:
                 if len(done) + len(stack) > MAX_ISLAND:
-                    raise TooLarge
+                    raise IslandTooLargeError
                 stack.append((node, True))
                 stack.extend((c, False) for c in node.args)
                 continue
@@ -195,7 +195,7 @@ def simplify_island(
     island = Island()
     try:
         image = island.image(root, primes)
-    except TooLarge:
+    except IslandTooLargeError:
         return root
     if not island.worth_trying or island.structural:
         return root
