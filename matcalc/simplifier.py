@@ -514,19 +514,25 @@ def matmul_scalar(node: E.MatMul) -> E.Expr | None:
     if a.is_scalar or b.is_scalar:
         return mul(a, b) if a.is_scalar else mul(b, a)
     for factor, rest, left in ((a, b, True), (b, a, False)):
-        # (c A) B = c (A B) for a structural or atomic A; a computed A (a δ) keeps
-        # its factor, so the node is shared with the layer below (W₂ᵀ δ₂, not c W₂ᵀ …).
+        # (c A) B = c (A B) for a number c (2 Wᵀ (W x − y), never Wᵀ 2 (…)) or a
+        # structural or atomic A; a computed A (a δ) keeps any other scalar factor
+        # (1/N, a norm), so the node is shared with the layer below (W₂ᵀ δ₂).
         if (
             isinstance(factor, E.Mul)
             and factor.a.is_scalar
             and not factor.b.is_scalar
-            and _atomic(factor.b)
+            and (_is_number(factor.a) or _atomic(factor.b))
         ):
             inner = matmul(factor.b, rest) if left else matmul(rest, factor.b)
             return mul(factor.a, inner)
         if isinstance(factor, E.Neg):
             return neg(matmul(factor.a, rest) if left else matmul(rest, factor.a))
     return None
+
+
+def _is_number(x: E.Expr) -> bool:
+    """A constant number (2, −1/2), not a size expression such as 1/N."""
+    return isinstance(x, E.Const) and bool(x.value.is_number)
 
 
 def _atomic(x: E.Expr) -> bool:
