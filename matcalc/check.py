@@ -28,6 +28,7 @@ from .engine import check_variable, grad, jacobian
 from .errors import DerivativeError, MatcalcError
 from .evaluator import evaluate_arrays
 from .functions import FUNCTIONS
+from .notation import ATOM, TEXT, Printed
 from .parse import declarations, parse
 from .printing import named_derivatives, text
 
@@ -75,7 +76,7 @@ def _domains(exprs: list[E.Expr]) -> tuple[set[str], set[str]]:
     conditioned: set[str] = set()
     for e in exprs:
         for node in E.postorder(e):
-            if isinstance(node, E.Apply) and FUNCTIONS[node.fn].domain != "real":
+            if isinstance(node, E.Apply) and FUNCTIONS[node.fn].domain in POSITIVE_DOMAINS:
                 positive |= {v.name for v in E.iter_variables(node.a)}
             if isinstance(node, E.Pow) and not (
                 isinstance(node.b, E.Const) and node.b.value.is_integer
@@ -86,6 +87,9 @@ def _domains(exprs: list[E.Expr]) -> tuple[set[str], set[str]]:
     return positive, conditioned
 
 
+POSITIVE_DOMAINS = ("positive", "nonnegative")  # sampled in [0.5, 2]
+
+
 def _kinks(exprs: list[E.Expr]) -> list[tuple[E.Expr, float]]:
     """(argument, kink) pairs where a derivative jumps: the kinks the catalogue
     gives for a function (relu, abs, step, sign at 0), and a − b = 0 for max(a, b)."""
@@ -93,7 +97,10 @@ def _kinks(exprs: list[E.Expr]) -> list[tuple[E.Expr, float]]:
     for e in exprs:
         for node in E.postorder(e):
             if isinstance(node, E.Apply):
-                found.extend((node.a, kink) for kink in FUNCTIONS[node.fn].kinks)
+                entry = FUNCTIONS[node.fn]
+                found.extend((node.a, kink) for kink in entry.kinks)
+                if entry.domain == "nonzero":  # defined on both sides of 0: sample both
+                    found.append((node.a, 0.0))
             elif isinstance(node, E.Maximum):
                 found.append((E.Sub.make(node.a, node.b), 0.0))
     return found
@@ -378,7 +385,7 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
         entry = FUNCTIONS[node.fn]
         if entry.derivative is not None:
             prime = entry.derivative(s, node.a, node)
-            shown = f"{entry.text}′({text(node.a)})"
+            shown = TEXT.prime(entry, Printed(text(node.a), ATOM)).text
             yield (
                 prime,
                 f"{text(node)} should be its derivative {shown}",

@@ -13,10 +13,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import engine, stepwise
 from . import expr as E
-from . import stepwise
 from .errors import MatcalcError
 from .parse import ParseError, declarations, parse, parse_with_syntax
+from .printing import latex, text
 
 EPILOG = (
     "Shapes: --shape W=m,n (a matrix), --shape x=n (a column vector), --shape c=scalar. "
@@ -113,9 +114,6 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _derivative(args, f: E.Expr, x: E.Variable) -> int:
-    from . import engine
-    from .printing import latex, text
-
     if args.command == "grad" and not f.is_scalar:
         raise MatcalcError(
             f"grad: {text(f)} is not a scalar, it is {f.rows}×{f.cols}; use jacobian"

@@ -61,7 +61,7 @@ OPS = {
         ("mc_maximum", 2), ("mc_neg", 1), ("mc_matmul", 2), ("mc_transpose", 1),
         ("mc_sum", 1), ("mc_sum0", 1), ("mc_sum1", 1), ("mc_trace", 1), ("mc_det", 1),
         ("mc_logdet", 1), ("mc_inv", 1), ("mc_diag", 1), ("mc_diagpart", 1), ("mc_norm", 1),
-        ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1), ("mc_log", 1), ("mc_exp", 1),
+        ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
         ("mc_dscale", 2), ("mc_scaled", 2), ("mc_rowbroadcast", 2), ("mc_colbroadcast", 2),
         ("mc_dim", 2), ("mc_colmax", 1), ("mc_full", 3),
     ]
@@ -129,12 +129,6 @@ class MatcalcNumPyPrinter(NumPyPrinter):
 
     def _print_mc_maximum(self, e: sympy.Basic) -> str:
         return self._call(e, "numpy.maximum")
-
-    def _print_mc_exp(self, e: sympy.Basic) -> str:
-        return self._call(e, "numpy.exp")
-
-    def _print_mc_log(self, e: sympy.Basic) -> str:
-        return self._call(e, "numpy.log")
 
     def _print_mc_sum(self, e: sympy.Basic) -> str:
         return f"{self._array(e.args[0])}.sum(keepdims=True)"
@@ -257,7 +251,7 @@ class Lowering:
         the exponentials are computed once, as hand-written code does."""
         if id(arg_node) not in self.column_exps:
             top = self.assign(OPS["mc_colmax"](arg))
-            exps = self.assign(OPS["mc_exp"](OPS["mc_sub"](arg, top)))
+            exps = self.assign(ELEMENTWISE["exp"](OPS["mc_sub"](arg, top)))
             total = self.assign(OPS["mc_sum0"](exps))
             self.column_exps[id(arg_node)] = (top, exps, total)
         return self.column_exps[id(arg_node)]
@@ -339,7 +333,7 @@ def _(node: E.Softmax, args: list[sympy.Basic], lowering: Lowering) -> sympy.Bas
 @lower_node.register
 def _(node: E.LogSumExp, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
     top, _, total = lowering.column_exp(node.a, args[0])
-    return OPS["mc_add"](top, OPS["mc_log"](total))
+    return OPS["mc_add"](top, ELEMENTWISE["log"](total))
 
 
 # The node types that lower to one array operation of their arguments.

@@ -13,14 +13,6 @@ from .dims import format_shape
 from .errors import DeclarationError, ShapeError
 from .functions import FUNCTIONS
 
-__all__ = [
-    "scalar", "vector", "matrix", "ones", "zeros", "eye",
-    "exp", "log", "sigmoid", "tanh", "relu", "sin", "cos", "sqrt", "abs", "step", "sign",
-    "maximum", "elementwise",
-    "sum", "trace", "det", "logdet", "inv", "diag", "norm", "dot", "outer",
-    "softmax", "logsumexp",
-]  # fmt: skip
-
 
 def _name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name.isidentifier():

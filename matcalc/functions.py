@@ -25,12 +25,13 @@ import sympy
 
 from .expr import Expr
 
-Domain = Literal["real", "positive", "nonnegative"]
+Domain = Literal["real", "positive", "nonnegative", "nonzero"]
 
 DOMAIN_WORDS: dict[Domain, str] = {
     "real": "real entries",
     "positive": "positive entries",
     "nonnegative": "non-negative entries",
+    "nonzero": "non-zero entries",
 }
 
 
@@ -64,7 +65,7 @@ class ElementwiseFunction:
     code: str  # the generated numpy for f({0}), modules spelled numpy.xxx
     derivative: Derivative | None  # None: f′ = 0 wherever it exists (step, sign)
     domain: Domain = "real"  # where f is defined (the evaluator refuses other entries)
-    kinks: tuple[float, ...] = ()  # arguments where f′ jumps (check samples both sides)
+    kinks: tuple[float, ...] = ()  # where f or f′ jumps (check samples both sides)
     aliases: tuple[str, ...] = ()  # other names the parser reads
     text_form: str = ""  # printed form when not "name(arg)": "|{0}|"
     latex_form: str = ""  # the same in LaTeX: r"\left|{0}\right|"
@@ -76,6 +77,8 @@ class ElementwiseFunction:
             return bool(np.all(values > 0))
         if self.domain == "nonnegative":
             return bool(np.all(values >= 0))
+        if self.domain == "nonzero":
+            return bool(np.all(values != 0))
         return True
 
     def text_of(self, argument: str) -> str:

@@ -31,8 +31,10 @@ def sampler_for(entry: ElementwiseFunction) -> Sampler:
     """Values inside the function's domain, at least 0.3 from each of its kinks."""
 
     def sample(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-        if entry.domain != "real":
+        if entry.domain in ("positive", "nonnegative"):
             values = positive(rng, shape)
+        elif entry.domain == "nonzero":
+            values = away_from_zero(rng, shape)
         else:
             values = rng.uniform(-2.0, 2.0, size=shape)
         for kink in entry.kinks:

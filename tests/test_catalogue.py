@@ -102,6 +102,7 @@ def test_every_node_type_is_in_the_operation_table() -> None:
 def test_function_has_a_constructor(name: str) -> None:
     constructor = getattr(mc, name, None)
     assert constructor is not None, f"mc.{name} is missing (constructors.py and __init__.py)"
+    assert name in mc.__all__
     built = constructor(x)
     assert isinstance(built, E.Apply) and built.fn == name and built.shape == x.shape
     assert constructor.__doc__, "the constructor states its definition"
@@ -145,7 +146,6 @@ def test_function_has_an_independent_oracle(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_function_derivative_is_given_or_explicitly_zero(name: str) -> None:
     entry = FUNCTIONS[name]
-    assert "derivative" in {f for f in entry.__dataclass_fields__}
     f = mc.sum(getattr(mc, name)(x))
     gradient = mc.grad(f, x)
     t = sympy.Symbol("t", real=True)
@@ -156,6 +156,25 @@ def test_function_derivative_is_given_or_explicitly_zero(name: str) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     if entry.derivative is None:
         assert np.all(got == 0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_function_kinks_are_where_it_or_its_derivative_jumps(name: str) -> None:
+    """The catalogue's kinks (which check samples on both sides) are exactly the
+    points of [−3, 3] where f or f′ is discontinuous."""
+    entry = FUNCTIONS[name]
+    t = sympy.Symbol("t", real=True)
+    f = sympy.lambdify(t, entry.scalar(t), modules=["numpy"])
+    d = 1e-5
+    jumps = []
+    for p in np.arange(-3.0, 3.01, 0.25):
+        if not entry.in_domain(np.array([p - 2 * d, p + 2 * d])):
+            continue
+        value_jump = abs(f(p + d) - f(p - d))
+        slope_jump = abs((f(p + 2 * d) - f(p + d)) - (f(p - d) - f(p - 2 * d))) / d
+        if value_jump > 1e-3 or slope_jump > 1e-2:
+            jumps.append(float(p))
+    assert jumps == sorted(entry.kinks)
 
 
 @pytest.mark.parametrize("name", NAMES)
