@@ -20,21 +20,44 @@ def _name(name: object, what: str) -> str:
     return name
 
 
+NO_PROPERTIES: frozenset[str] = frozenset()
+
+
 def scalar(name: str) -> E.Variable:
     """A scalar variable, shape (1, 1)."""
-    return E.Variable.make(_name(name, "scalar"), 1, 1, "scalar")
+    return E.Variable.make(_name(name, "scalar"), 1, 1, "scalar", NO_PROPERTIES)
 
 
-def vector(name: str, n: object) -> E.Variable:
-    """A column vector variable, shape (n, 1)."""
+def vector(name: str, n: object, probability: bool = False) -> E.Variable:
+    """A column vector variable, shape (n, 1).
+
+    probability=True: its entries are ≥ 0 and sum to 1 (a target distribution)."""
     rows, cols = E.dims_of(n, 1, f"vector {name}")
-    return E.Variable.make(_name(name, "vector"), rows, cols, "vector")
+    known = _properties(name, probability=probability)
+    return E.Variable.make(_name(name, "vector"), rows, cols, "vector", known)
 
 
-def matrix(name: str, rows: object, cols: object) -> E.Variable:
-    """A matrix variable, shape (rows, cols)."""
+def matrix(
+    name: str, rows: object, cols: object, symmetric: bool = False, probability: bool = False
+) -> E.Variable:
+    """A matrix variable, shape (rows, cols).
+
+    symmetric=True: Sᵀ = S (square).  probability=True: each column is a
+    probability vector (entries ≥ 0 summing to 1), one example per column."""
     shape = E.dims_of(rows, cols, f"matrix {name}")
-    return E.Variable.make(_name(name, "matrix"), *shape, "matrix")
+    if symmetric and shape[0] != shape[1]:
+        raise DeclarationError(
+            f"matrix {name}: a symmetric matrix is square, but it is {format_shape(shape)}"
+        )
+    known = _properties(name, symmetric=symmetric, probability=probability)
+    return E.Variable.make(_name(name, "matrix"), *shape, "matrix", known)
+
+
+def _properties(name: str, **flags: object) -> frozenset[str]:
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
+            raise DeclarationError(f"{name}: {flag} must be True or False, got {value!r}")
+    return frozenset(flag for flag, value in flags.items() if value)
 
 
 def ones(rows: object, cols: object = 1) -> E.Expr:

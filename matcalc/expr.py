@@ -216,13 +216,26 @@ _VARIABLES_BY_NAME: dict[str, weakref.WeakSet[Variable]] = {}
 
 @node
 class Variable(Expr):
-    """A named symbolic input: a scalar, a (column) vector or a matrix."""
+    """A named symbolic input: a scalar, a (column) vector or a matrix.
+
+    properties: what is known of its values, which the simplifier and the
+    checker use: "symmetric" (Sᵀ = S) and "probability" (entries ≥ 0 summing
+    to 1, per column)."""
 
     name: str
     nrows: Dim
     ncols: Dim
     kind: str
+    properties: frozenset[str]
     op: ClassVar[str] = "variable"
+
+    @property
+    def symmetric(self) -> bool:
+        return "symmetric" in self.properties
+
+    @property
+    def probability(self) -> bool:
+        return "probability" in self.properties
 
     def infer_shape(self) -> Shape:
         _VARIABLES_BY_NAME.setdefault(self.name, weakref.WeakSet()).add(self)

@@ -244,11 +244,30 @@ def collect_like_terms(node: E.Add | E.Sub) -> E.Expr | None:
     if not terms:
         return zero(node.shape)
     terms.sort(key=lambda ct: _negative(ct[0]))  # stable: positive terms lead
+    factored = _factor_out(terms, node.shape)
+    if factored is not None:
+        return factored
     common = _common_factor(terms)
     if common is not None:  # c a − c b = c (a − b): one scaling, as the textbook writes it
         inner = _rebuild_sum([(coef / common, term) for coef, term in terms], node.shape)
         return mul(const(common), inner)
     return _rebuild_sum(terms, node.shape)
+
+
+def _factor_out(terms: list[tuple[sympy.Expr, E.Expr]], shape: Shape) -> E.Expr | None:
+    """A B + A C = A (B + C) and B A + C A = (B + C) A when every term shares the
+    factor (Aᵀ x + A x = (A + Aᵀ) x): one product instead of several."""
+    if len(terms) < 2 or not all(isinstance(t, E.MatMul) for _, t in terms):
+        return None
+    for side in (1, 0):  # a common right factor first: (A + Aᵀ) x
+        shared = terms[0][1].args[side]
+        if all(t.args[side] is shared for _, t in terms):
+            rest = [(c, t.args[1 - side]) for c, t in terms]
+            rest.sort(key=lambda ct: (_negative(ct[0]), isinstance(ct[1], E.Transpose)))
+            inner = _rebuild_sum(rest, rest[0][1].shape)
+            inner = simplify_node(inner) if isinstance(inner, E.Add | E.Sub) else inner
+            return matmul(inner, shared) if side == 1 else matmul(shared, inner)
+    return None
 
 
 def _common_factor(terms: list[tuple[sympy.Expr, E.Expr]]) -> sympy.Expr | None:
@@ -365,6 +384,28 @@ def negation_outside_product(node: E.Mul) -> E.Expr | None:
 def square(node: E.Mul) -> E.Expr | None:
     a, b = node.args
     return power(a, const(2)) if a is b else None
+
+
+@rewrite(E.Mul, "repeated factor as a power")
+def repeated_factor(node: E.Mul) -> E.Expr | None:
+    """s (s M) = s² M and sᵏ (s M) = sᵏ⁺¹ M for a scalar factor s: 2 det(X)² X⁻ᵀ."""
+    a, b = node.args
+    if not a.is_scalar or isinstance(a, E.Const) or not isinstance(b, E.Mul):
+        return None
+    inner, rest = b.args
+    if not inner.is_scalar:
+        return None
+    base, exponent = _power_of(a)
+    inner_base, inner_exponent = _power_of(inner)
+    if base is not inner_base:
+        return None
+    return mul(power(base, const(exponent + inner_exponent)), rest)
+
+
+def _power_of(x: E.Expr) -> tuple[E.Expr, sympy.Expr]:
+    if isinstance(x, E.Pow) and isinstance(x.b, E.Const) and x.b.value.is_number:
+        return x.a, x.b.value
+    return x, sympy.Integer(1)
 
 
 @rewrite(E.Mul, "broadcast instead of ones product")
@@ -564,6 +605,40 @@ def diagonal_product(node: E.MatMul) -> E.Expr | None:
     return None
 
 
+@rewrite(E.MatMul, "inverse cancels")
+def inverse_cancels(node: E.MatMul) -> E.Expr | None:
+    """M⁻¹ M = M M⁻¹ = I and M⁻ᵀ Mᵀ = Mᵀ M⁻ᵀ = I, for adjacent factors of a product
+    (−X⁻ᵀ Xᵀ X⁻ᵀ = −X⁻ᵀ)."""
+    a, b = node.args
+    left = a.args[1] if isinstance(a, E.MatMul) else a  # the two factors that meet
+    right = b.args[0] if isinstance(b, E.MatMul) else b
+    if not _inverse_pair(left, right):
+        return None
+    outer_left = a.args[0] if isinstance(a, E.MatMul) else None
+    outer_right = b.args[1] if isinstance(b, E.MatMul) else None
+    if outer_left is None and outer_right is None:
+        return identity(node.rows)
+    if outer_left is None:
+        return outer_right
+    if outer_right is None:
+        return outer_left
+    return matmul(outer_left, outer_right)
+
+
+def _inverse_pair(p: E.Expr, q: E.Expr) -> bool:
+    for first, second in ((p, q), (q, p)):
+        if isinstance(first, E.Inv) and first.a is second:
+            return True
+        if (
+            isinstance(first, E.Transpose)
+            and isinstance(first.a, E.Inv)
+            and isinstance(second, E.Transpose)
+            and first.a.a is second.a
+        ):
+            return True
+    return False
+
+
 @rewrite(E.MatMul, "ones vector product")
 def ones_product(node: E.MatMul) -> E.Expr | None:
     """𝟏ᵀ v = sum(v);  vᵀ 𝟏 = sum(v)."""
@@ -589,9 +664,10 @@ def vector_products_first(node: E.MatMul) -> E.Expr | None:
 # -- transpose -----------------------------------------------------------------------------
 @rewrite(E.Transpose, "push transpose inward")
 def push_transpose(node: E.Transpose) -> E.Expr | None:
-    """xᵀ = x for a scalar; (Aᵀ)ᵀ = A; (AB)ᵀ = BᵀAᵀ; symmetric matrices; (cA)ᵀ = cAᵀ."""
+    """xᵀ = x for a scalar; (Aᵀ)ᵀ = A; (AB)ᵀ = BᵀAᵀ; Sᵀ = S for a symmetric S
+    (see ``is_symmetric``); (cA)ᵀ = cAᵀ."""
     (a,) = node.args
-    if a.is_scalar or isinstance(a, E.Identity | E.Diag):
+    if a.is_scalar or is_symmetric(a):
         return a
     if isinstance(a, E.Transpose):
         return a.a
@@ -608,6 +684,69 @@ def push_transpose(node: E.Transpose) -> E.Expr | None:
     return None
 
 
+_SYMMETRIC: weakref.WeakKeyDictionary[E.Expr, bool] = weakref.WeakKeyDictionary()
+
+
+def is_symmetric(x: E.Expr, depth: int = 0) -> bool:
+    """Symmetric from structure (Matrix Cookbook §9.1): a symmetric variable, I, diag(v),
+    𝟏𝟏ᵀ of a square shape, A Aᵀ, Aᵀ A, Aᵀ S A with S symmetric, A + Aᵀ, and sums,
+    negations, scalar multiples and inverses of symmetric matrices."""
+    if x.rows != x.cols or depth > 40:  # bounded: a very deep sum is judged not symmetric
+        return False
+    known = _SYMMETRIC.get(x)
+    if known is None:
+        known = _SYMMETRIC[x] = _symmetric(x, depth)
+    return known
+
+
+def _symmetric(x: E.Expr, depth: int) -> bool:
+    if isinstance(x, E.Variable):
+        return x.symmetric
+    if isinstance(x, E.Identity | E.Diag | E.Zero | E.Ones):
+        return True
+    if isinstance(x, E.Neg | E.Inv):
+        return is_symmetric(x.args[0], depth + 1)
+    if isinstance(x, E.Mul):
+        a, b = x.args
+        if a.is_scalar:
+            return is_symmetric(b, depth + 1)
+        return is_symmetric(a, depth + 1) and is_symmetric(b, depth + 1)  # Hadamard
+    if isinstance(x, E.Add | E.Sub):
+        a, b = x.args
+        if isinstance(x, E.Add) and is_transpose_of(b, a):
+            return True  # A + Aᵀ
+        return is_symmetric(a, depth + 1) and is_symmetric(b, depth + 1)
+    if isinstance(x, E.MatMul):
+        a, b = x.args
+        if is_transpose_of(b, a):
+            return True  # A Aᵀ, Aᵀ A
+        if isinstance(b, E.MatMul) and is_transpose_of(b.b, a):  # Aᵀ (S A)
+            return is_symmetric(b.a, depth + 1)
+        if isinstance(a, E.MatMul) and is_transpose_of(b, a.a):  # (Aᵀ S) A
+            return is_symmetric(a.b, depth + 1)
+    return False
+
+
+def is_transpose_of(b: E.Expr, a: E.Expr, depth: int = 0) -> bool:
+    """b = aᵀ, read off the structure the simplifier writes (transposes at the
+    leaves, (A B)ᵀ = Bᵀ Aᵀ), without building aᵀ."""
+    if depth > 40:
+        return False
+    if (isinstance(b, E.Transpose) and b.a is a) or (isinstance(a, E.Transpose) and a.a is b):
+        return True
+    if a.is_scalar and b is a:
+        return True
+    if type(a) is not type(b) or not a.args:
+        return False
+    if isinstance(a, E.MatMul):
+        return is_transpose_of(b.args[0], a.args[1], depth + 1) and is_transpose_of(
+            b.args[1], a.args[0], depth + 1
+        )
+    if isinstance(a, E.Add | E.Sub | E.Mul | E.Neg | E.Inv):
+        return all(is_transpose_of(q, p, depth + 1) for p, q in zip(a.args, b.args, strict=True))
+    return False
+
+
 # -- reductions --------------------------------------------------------------------------------
 @rewrite(E.Sum, "sum of a sum")
 def simplify_sum(node: E.Sum) -> E.Expr | None:
@@ -615,6 +754,10 @@ def simplify_sum(node: E.Sum) -> E.Expr | None:
     axis = node.axis
     if a.shape == node.shape:
         return a
+    if isinstance(a, E.Variable) and a.probability:  # each column sums to 1
+        if axis == 1:
+            return None
+        return ones(1, a.cols) if axis == 0 else const(a.cols)
     if axis is not None and node.is_scalar:
         return total(a)
     if is_zero(a):
@@ -661,6 +804,8 @@ def simplify_det(node: E.Det) -> E.Expr | None:
         return const(1)
     if isinstance(a, E.Transpose):
         return _build(E.Det, a.a)
+    if isinstance(a, E.Inv):  # det(X⁻¹) = 1 / det X
+        return div(const(1), _build(E.Det, a.a))
     return None
 
 
@@ -671,6 +816,8 @@ def simplify_logdet(node: E.LogDet) -> E.Expr | None:
         return const(0)
     if isinstance(a, E.Transpose):
         return _build(E.LogDet, a.a)
+    if isinstance(a, E.Inv):  # log det X⁻¹ = −log det X
+        return neg(_build(E.LogDet, a.a))
     if a.is_scalar:
         return apply("log", a)
     return None

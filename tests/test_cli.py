@@ -31,19 +31,19 @@ def test_grad_with_steps_on_the_one_layer_cost(capsys) -> None:
 
 
 def test_grad_jacobian_hessian(capsys) -> None:
-    assert run(capsys, "grad", "x'*A*x", "--wrt", "x")[1] == "∂f/∂x = Aᵀ x + A x\n"
-    assert run(capsys, "hessian", "x'*A*x", "--wrt", "x")[1] == "∂²f/∂x∂xᵀ = Aᵀ + A\n"
+    assert run(capsys, "grad", "x'*A*x", "--wrt", "x")[1] == "∂f/∂x = (A + Aᵀ) x\n"
+    assert run(capsys, "hessian", "x'*A*x", "--wrt", "x")[1] == "∂²f/∂x∂xᵀ = A + Aᵀ\n"
     assert run(capsys, "jacobian", "sigmoid(W@x)", "--wrt", "x")[1] == "∂f/∂x = diag(σ′(W x)) W\n"
     out = run(capsys, "jacobian", "sigmoid(W@x)", "--wrt", "x", "--layout", "denominator")[1]
     assert out == "∂f/∂x = Wᵀ diag(σ′(W x))\n"
     latex = run(capsys, "grad", "x.T@A@x", "--wrt", "x", "--latex")[1]
-    assert latex.strip() == r"A^\top \mathbf{x} + A \mathbf{x}"
+    assert latex.strip() == r"\left(A + A^\top\right) \mathbf{x}"
 
 
 def test_hessian_steps_are_the_jacobian_of_the_gradient(capsys) -> None:
     code, out, _ = run(capsys, "hessian", "x'*A*x", "--wrt", "x", "--steps")
     assert code == 0
-    assert "∇f = Aᵀ x + A x" in out and "∂∇f/∂x = Aᵀ + A" in out
+    assert "∇f = (A + Aᵀ) x" in out and "∂∇f/∂x = A + Aᵀ" in out
 
 
 def test_latex_and_pdf_files(capsys, tmp_path) -> None:
