@@ -125,13 +125,18 @@ def samples(exprs: list[E.Expr], seed: int = 0, count: int = 3) -> Iterator[Samp
             arrays = {}
             for name, var in sorted(variables.items()):
                 shape = tuple(d if isinstance(d, int) else sizes[d] for d in var.shape)
-                if name in conditioned:
+                if var.probability:  # entries ≥ 0, each column summing to 1
+                    weights = rng.uniform(0.1, 1.0, size=shape)
+                    arrays[name] = weights / weights.sum(axis=0, keepdims=True)
+                elif name in conditioned:
                     arrays[name] = 2 * np.eye(shape[0]) + 0.3 * rng.uniform(-1, 1, size=shape)
                 elif name in positive:
                     arrays[name] = rng.uniform(0.5, 2.0, size=shape)
                 else:
                     signs = rng.choice([-1.0, 1.0], size=shape)
                     arrays[name] = signs * rng.uniform(0.3, 1.5, size=shape)
+                if var.symmetric:
+                    arrays[name] = (arrays[name] + arrays[name].T) / 2
             try:
                 near_kink = any(
                     np.min(np.abs(evaluate_arrays(arg, arrays, sizes) - kink)) < 0.05

@@ -14,6 +14,7 @@ import numpy as np
 import sympy
 
 from . import expr as E
+from . import simplifier as s
 from .dims import format_shape
 from .errors import EvaluationError, MatcalcError, ShapeError
 from .functions import DOMAIN_WORDS, FUNCTIONS
@@ -32,7 +33,22 @@ def _as_array(name: str, value: object) -> np.ndarray:
 
 
 def fit_array(var: E.Variable, value: object) -> np.ndarray:
-    """The array for var as 2-D: (n,) and (n, 1) both mean a column vector."""
+    """The array for var as 2-D: (n,) and (n, 1) both mean a column vector; a value
+    that breaks a declared property (symmetric, probability) is refused."""
+    array = _as_2d(var, value)
+    if var.symmetric and (array.shape[0] != array.shape[1] or not np.allclose(array, array.T)):
+        raise EvaluationError(f"evaluate: {var.name} is declared symmetric but its value is not")
+    if var.probability:
+        sums = array.sum(axis=0)
+        if np.any(array < 0) or not np.allclose(sums, 1.0):
+            raise EvaluationError(
+                f"evaluate: {var.name} is declared a probability vector (entries ≥ 0 summing "
+                "to 1 in each column) but its value is not"
+            )
+    return array
+
+
+def _as_2d(var: E.Variable, value: object) -> np.ndarray:
     array = _as_array(var.name, value)
     if array.ndim == 0:
         array = array.reshape(1, 1)
@@ -163,8 +179,13 @@ def size_of(dim: object, bindings: Bindings) -> int:
 
 
 def evaluate(expr: E.Expr, values: Mapping[Any, object] | None = None) -> float | np.ndarray:
-    """The value of expr: a float for a scalar, else a 2-D ndarray."""
+    """The value of expr: a float for a scalar, else a 2-D ndarray.
+
+    A log is computed in the simplifier's normal form, whose stable rewrites keep
+    log σ(t), log(1 − σ(t)) and log softmax(z) finite wherever they are."""
     expr = E.as_expr(expr)
+    if any(isinstance(node, E.Apply) and node.fn == "log" for node in E.postorder(expr)):
+        expr = s.simplify(expr)
     arrays, bindings = prepare(expr, values or {})
     result = evaluate_arrays(expr, arrays, bindings)
     return float(result[0, 0]) if expr.is_scalar else result

@@ -37,6 +37,7 @@ from .functions import CATALOGUE
 Checked = Any
 
 MAX_LENGTH = 10_000
+PROPERTIES = ("symmetric", "probability")  # words a declaration may add to its sizes
 MAX_NUMBER = 1e300
 
 
@@ -158,6 +159,7 @@ class Builder:
         self.text, self.where = text, where
         self.declared = dict(shapes or {})
         self.variables: dict[str, tuple[Dim, Dim, str]] = {}
+        self.properties: dict[str, set[str]] = {}  # "symmetric", "probability" by name
         self.unit = Dim("1", 1, "a scalar")
 
     def pos(self, node: ast.AST) -> int:
@@ -271,6 +273,10 @@ class Builder:
         spec = self.declared[name]
         if isinstance(spec, str):
             spec = () if spec.strip() in ("", "scalar") else tuple(spec.split(","))
+        if isinstance(spec, tuple | list):  # n,n,symmetric and m,1,probability
+            words = [p for p in spec if isinstance(p, str) and p.strip() in PROPERTIES]
+            self.properties[name] = {p.strip() for p in words}
+            spec = tuple(p for p in spec if p not in words)
         if not isinstance(spec, tuple | list) or len(spec) > 2:
             raise ShapeError(
                 f"parse: the shape of {name} must be (), (n,), or (m, n); got {spec!r}"
@@ -485,12 +491,16 @@ class Builder:
 
         variables = {}
         for name, (rows, cols, kind) in self.variables.items():
+            known = self.properties.get(name, set())
+            if kind == "scalar" and known:
+                raise ShapeError(f"parse: {name} is a scalar; it cannot be {' or '.join(known)}")
             if kind == "scalar":
                 variables[name] = C.scalar(name)
-            elif kind == "vector":
-                variables[name] = C.vector(name, size(rows))
+            elif kind == "vector" and "symmetric" not in known:
+                variables[name] = C.vector(name, size(rows), probability="probability" in known)
             else:
-                variables[name] = C.matrix(name, size(rows), size(cols))
+                flags = {p: p in known for p in PROPERTIES}
+                variables[name] = C.matrix(name, size(rows), size(cols), **flags)
         built: dict[int, E.Expr] = {}
         for node in self.postorder(tree):
             try:
@@ -555,9 +565,9 @@ def declarations(expr: E.Expr) -> dict[str, tuple]:
         if var.kind == "scalar":
             out[name] = ()
         elif var.kind == "vector":
-            out[name] = (str(var.rows),)
+            out[name] = (str(var.rows), *sorted(var.properties))
         else:
-            out[name] = (str(var.rows), str(var.cols))
+            out[name] = (str(var.rows), str(var.cols), *sorted(var.properties))
     return out
 
 
