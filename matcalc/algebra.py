@@ -237,3 +237,48 @@ def elementwise_algebra(expr: E.Expr) -> E.Expr:
             rebuilt = simplify_island(rebuilt, primes, sizes, keep)
         done[id(node)] = rebuilt
     return done[id(expr)]
+
+
+def gather_transposes(expr: E.Expr) -> E.Expr:
+    """A product of three or more transposed factors as the transpose of the
+    reversed product, which is smaller: −X⁻ᵀ Aᵀ Bᵀ X⁻ᵀ = −(X⁻¹ B A X⁻¹)ᵀ (MC (63)).
+
+    The simplifier pushes transposes to the leaves (its normal form); this is
+    the form a result is shown in, so it builds the outer transpose as is."""
+    done: dict[int, E.Expr] = {}
+    parents_matmul: set[int] = set()
+    order = E.postorder(expr)
+    for node in order:
+        if isinstance(node, E.MatMul):
+            parents_matmul.update(id(c) for c in node.args)
+    for node in order:
+        args = tuple(done[id(c)] for c in node.args)
+        rebuilt = node if args == node.args else node.with_args(*args)
+        if isinstance(node, E.MatMul) and id(node) not in parents_matmul:
+            factors = _chain(rebuilt)
+            if len(factors) >= 3 and all(isinstance(f, E.Transpose) for f in factors):
+                inner = factors[-1].args[0]
+                for factor in reversed(factors[:-1]):
+                    inner = E.MatMul.make(inner, factor.args[0])
+                rebuilt = E.Transpose.make(inner)
+        done[id(node)] = rebuilt
+    return done[id(expr)]
+
+
+def _chain(product: E.Expr) -> list[E.Expr]:
+    """The factors of a product of matrix products, left to right."""
+    factors: list[E.Expr] = []
+    stack = [product]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, E.MatMul):
+            stack.extend(reversed(item.args))
+        else:
+            factors.append(item)
+    return factors
+
+
+def textbook_form(expr: E.Expr) -> E.Expr:
+    """A derived result as a textbook prints it: elementwise islands at their
+    smallest, transposes gathered over long products."""
+    return gather_transposes(elementwise_algebra(expr))

@@ -15,7 +15,7 @@ from typing import overload
 
 from . import expr as E
 from . import simplifier as s
-from .algebra import elementwise_algebra
+from .algebra import textbook_form
 from .dims import format_shape, vector_length
 from .errors import DerivativeError
 from .jacobian import LinearMap, NotVectorialError
@@ -53,7 +53,7 @@ def gradients(
     results = []
     for x in wrt:
         result = adjoint.get(id(x))
-        result = s.zero(x.shape) if result is None else elementwise_algebra(result)
+        result = s.zero(x.shape) if result is None else textbook_form(result)
         if result.shape != x.shape:  # pragma: no cover - a broken rule
             raise AssertionError(f"gradient of {x.name} came out {format_shape(result.shape)}")
         results.append(result)
@@ -131,7 +131,7 @@ def jacobian(f: object, x: E.Variable) -> E.Expr:
     if f.is_scalar:
         (gradient,) = gradients(f, [x])
         return gradient if gradient.rows == 1 else s.transpose(gradient)
-    return elementwise_algebra(forward_jacobian(f, x, rows, cols))
+    return textbook_form(forward_jacobian(f, x, rows, cols))
 
 
 def forward_jacobian(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from . import expr as E
 from . import printing as P
 from . import simplifier as s
-from .algebra import elementwise_algebra
+from .algebra import textbook_form
 from .derivation import (
     Derivation,
     Formula,
@@ -257,7 +257,7 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
             result = s.zero(x.shape)
         else:
             steps += _gradient_steps(x, sweep)
-            result = elementwise_algebra(adjoint[id(x)])
+            result = textbook_form(adjoint[id(x)])
         results.append(result)
         shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
         final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)
