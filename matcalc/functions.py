@@ -62,7 +62,7 @@ class ElementwiseFunction:
     latex: str  # printed name in LaTeX: \sigma
     scalar: Callable[[sympy.Expr], sympy.Expr]  # f of one sympy scalar
     numpy: Callable[[np.ndarray], np.ndarray]  # the evaluator's stable lowering
-    code: str  # the generated numpy for f({0}), modules spelled numpy.xxx
+    code: str  # the generated code for f({0}), names spelled numpy.xxx or scipy.special.xxx
     derivative: Derivative | None  # None: f′ = 0 wherever it exists (step, sign)
     domain: Domain = "real"  # where f is defined (the evaluator refuses other entries)
     kinks: tuple[float, ...] = ()  # where f or f′ jumps (check samples both sides)
@@ -174,8 +174,9 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         latex=r"\sigma",
         scalar=lambda t: 1 / (1 + sympy.exp(-t)),
         numpy=_sigmoid,
-        # σ(z) = (1 + tanh(z/2)) / 2: one ufunc, and no overflow for any z.
-        code="(0.5 + 0.5 * numpy.tanh(0.5 * {0}))",
+        # scipy's expit: one ufunc, no overflow, and σ(−37) ≈ 8.5e−17 to the last bits
+        # (0.5 + 0.5 tanh(z/2) loses every digit below 1e−16).
+        code="scipy.special.expit({0})",
         derivative=_d_sigmoid,
         named_derivative=True,
     ),
