@@ -183,6 +183,43 @@ def _term_order(term: sympy.Expr) -> tuple[int, str]:
     return (1 if coefficient.is_negative else 0, sympy.default_sort_key(term).__str__())
 
 
+def worth_trying(root: E.Expr, primes: dict[int, tuple[str, E.Expr]]) -> bool:
+    """Whether sympy could make the island smaller: a quotient or negative power,
+    σ(−t) or tanh(−t), or a sum whose two sides share a leaf (σ(z) inside σ′(z)
+    counted), which may cancel or factor.  A scan of ids, no sympy: most islands
+    (a δ, (a − y) ⊙ σ′(z)) have none.  Structural matrices keep the island as is."""
+    leaves: dict[int, frozenset[int]] = {}
+    stack: list[tuple[E.Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in leaves:
+            continue
+        if id(node) in primes:
+            fn, z = primes[id(node)]
+            leaves[id(node)] = frozenset({id(E.Apply.make(fn, z))})  # σ′(z) stands on σ(z)
+            continue
+        if not (node is root or is_elementwise(node)):
+            if isinstance(node, E.Identity | E.Ones | E.Zero | E.Diag):
+                return False
+            if isinstance(node, E.Apply) and node.fn in ODD_VALUE and isinstance(node.a, E.Neg):
+                return True
+            leaves[id(node)] = frozenset() if isinstance(node, E.Const) else frozenset({id(node)})
+            continue
+        if isinstance(node, E.Div) or (isinstance(node, E.Pow) and node.b.value.is_negative):
+            return True
+        if not expanded:
+            if len(leaves) + len(stack) > MAX_ISLAND:
+                return False
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.args)
+            continue
+        below = [leaves[id(c)] for c in node.args]
+        if isinstance(node, E.Add | E.Sub) and below[0] & below[1]:
+            return True
+        leaves[id(node)] = frozenset().union(*below)
+    return False
+
+
 def simplify_island(
     root: E.Expr,
     primes: dict[int, tuple[str, E.Expr]],
@@ -192,6 +229,8 @@ def simplify_island(
     """The smallest of root and sympy's cancelled and factored forms of it
     (sizes: the printed sizes counted so far, by id, shared by the whole pass;
     keep holds every node counted, so that no id is reused while sizes lives)."""
+    if not worth_trying(root, primes):
+        return root
     island = Island()
     try:
         image = island.image(root, primes)
@@ -214,15 +253,18 @@ def simplify_island(
     return best
 
 
-def elementwise_algebra(expr: E.Expr) -> E.Expr:
-    """expr with each maximal elementwise island replaced by its smallest form."""
-    order = E.postorder(expr)
-    primes = named_derivatives(expr)
+def elementwise_algebra(*roots: E.Expr) -> list[E.Expr]:
+    """The roots with each maximal elementwise island replaced by its smallest form
+    (one pass over their shared DAG: a network's gradients share their δs)."""
+    order = E.postorder(*roots)
+    primes = named_derivatives(order=order)
     parents_elementwise: dict[int, bool] = {}
     for node in order:
+        inside = is_elementwise(node) and id(node) not in primes
         for child in node.args:
-            inside = is_elementwise(node) and id(node) not in primes
             parents_elementwise[id(child)] = parents_elementwise.get(id(child), True) and inside
+    for root in roots:  # a result is the root of its island, whoever else uses it
+        parents_elementwise[id(root)] = False
     done: dict[int, E.Expr] = {}
     sizes: dict[int, int] = {}
     keep: list[E.Expr] = []
@@ -236,10 +278,10 @@ def elementwise_algebra(expr: E.Expr) -> E.Expr:
         if root_of_island and id(node) not in primes:
             rebuilt = simplify_island(rebuilt, primes, sizes, keep)
         done[id(node)] = rebuilt
-    return done[id(expr)]
+    return [done[id(root)] for root in roots]
 
 
-def gather_transposes(expr: E.Expr) -> E.Expr:
+def gather_transposes(*roots: E.Expr) -> list[E.Expr]:
     """A product of three or more transposed factors as the transpose of the
     reversed product, which is smaller: −X⁻ᵀ Aᵀ Bᵀ X⁻ᵀ = −(X⁻¹ B A X⁻¹)ᵀ (MC (63)).
 
@@ -247,7 +289,7 @@ def gather_transposes(expr: E.Expr) -> E.Expr:
     the form a result is shown in, so it builds the outer transpose as is."""
     done: dict[int, E.Expr] = {}
     parents_matmul: set[int] = set()
-    order = E.postorder(expr)
+    order = E.postorder(*roots)
     for node in order:
         if isinstance(node, E.MatMul):
             parents_matmul.update(id(c) for c in node.args)
@@ -262,7 +304,7 @@ def gather_transposes(expr: E.Expr) -> E.Expr:
                     inner = E.MatMul.make(inner, factor.args[0])
                 rebuilt = E.Transpose.make(inner)
         done[id(node)] = rebuilt
-    return done[id(expr)]
+    return [done[id(root)] for root in roots]
 
 
 def _chain(product: E.Expr) -> list[E.Expr]:
@@ -278,7 +320,7 @@ def _chain(product: E.Expr) -> list[E.Expr]:
     return factors
 
 
-def textbook_form(expr: E.Expr) -> E.Expr:
-    """A derived result as a textbook prints it: elementwise islands at their
+def textbook_forms(*results: E.Expr) -> list[E.Expr]:
+    """Derived results as a textbook prints them: elementwise islands at their
     smallest, transposes gathered over long products."""
-    return gather_transposes(elementwise_algebra(expr))
+    return gather_transposes(*elementwise_algebra(*results))

@@ -15,7 +15,7 @@ from typing import overload
 
 from . import expr as E
 from . import simplifier as s
-from .algebra import textbook_form
+from .algebra import textbook_forms
 from .dims import format_shape, vector_length
 from .errors import DerivativeError
 from .jacobian import LinearMap, NotVectorialError
@@ -50,10 +50,11 @@ def gradients(
 ) -> list[E.Expr]:
     """∂f/∂X for each X in wrt, shaped like X, from one reverse sweep."""
     adjoint = reverse_sweep(f, wrt, recorder)
+    found = [adjoint[id(x)] for x in wrt if id(x) in adjoint]
+    shown = iter(textbook_forms(*found))
     results = []
     for x in wrt:
-        result = adjoint.get(id(x))
-        result = s.zero(x.shape) if result is None else textbook_form(result)
+        result = next(shown) if id(x) in adjoint else s.zero(x.shape)
         if result.shape != x.shape:  # pragma: no cover - a broken rule
             raise AssertionError(f"gradient of {x.name} came out {format_shape(result.shape)}")
         results.append(result)
@@ -131,7 +132,8 @@ def jacobian(f: object, x: E.Variable) -> E.Expr:
     if f.is_scalar:
         (gradient,) = gradients(f, [x])
         return gradient if gradient.rows == 1 else s.transpose(gradient)
-    return textbook_form(forward_jacobian(f, x, rows, cols))
+    (result,) = textbook_forms(forward_jacobian(f, x, rows, cols))
+    return result
 
 
 def forward_jacobian(

@@ -49,8 +49,9 @@ def _key_part(value: object) -> object:
 class Expr:
     """Base of every matrix expression; shape is ``(rows, cols)``."""
 
-    __slots__ = ("__weakref__", "shape")
+    __slots__ = ("__weakref__", "_args", "shape")
     shape: Shape
+    _args: tuple[Expr, ...]
     op: ClassVar[str] = "expression"
     _children: ClassVar[tuple[str, ...]] = ()
     _field_names: ClassVar[tuple[str, ...]] = ()
@@ -69,13 +70,15 @@ class Expr:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", self.infer_shape())
+        # the children, read once: every walk asks for them
+        object.__setattr__(self, "_args", tuple(getattr(self, n) for n in self._children))
 
     def infer_shape(self) -> Shape:  # pragma: no cover - every node overrides
         raise NotImplementedError
 
     @property
     def args(self) -> tuple[Expr, ...]:
-        return tuple(getattr(self, name) for name in self._children)
+        return self._args
 
     def params(self) -> tuple[Any, ...]:
         return tuple(getattr(self, n) for n in self._field_names if n not in self._children)

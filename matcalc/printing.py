@@ -29,18 +29,24 @@ from .notation import (
 )
 
 
-def named_derivatives(root: E.Expr) -> dict[int, tuple[str, E.Expr]]:
-    """id(f′(z)) → (f, z) for each f(z) in root whose f′ prints by name.
+def named_derivatives(
+    *roots: E.Expr, order: list[E.Expr] | None = None
+) -> dict[int, tuple[str, E.Expr]]:
+    """id(f′(z)) → (f, z) for each f(z) in the roots whose f′ prints by name.
 
     σ(z) ⊙ (1 − σ(z)) is σ′(z) and 1 − tanh(z)² is tanh′(z): the very nodes
     the derivative rule builds, so an identity test finds them."""
+    nodes = E.postorder(*roots) if order is None else order  # order: the roots' postorder
+    present = {id(node) for node in nodes}
     found: dict[int, tuple[str, E.Expr]] = {}
-    for node in E.postorder(root):
+    for node in nodes:
         if isinstance(node, E.Apply):
             entry = FUNCTIONS[node.fn]
             if entry.named_derivative and entry.derivative is not None:
                 prime = entry.derivative(simplifier, node.a, node)
-                found[id(prime)] = (node.fn, node.a)
+                # only f′(z) that occur: an id of a node that dies here could be reused
+                if id(prime) in present:
+                    found[id(prime)] = (node.fn, node.a)
     return found
 
 

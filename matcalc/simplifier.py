@@ -691,12 +691,25 @@ def is_symmetric(x: E.Expr, depth: int = 0) -> bool:
     """Symmetric from structure (Matrix Cookbook §9.1): a symmetric variable, I, diag(v),
     𝟏𝟏ᵀ of a square shape, A Aᵀ, Aᵀ A, Aᵀ S A with S symmetric, A + Aᵀ, and sums,
     negations, scalar multiples and inverses of symmetric matrices."""
-    if x.rows != x.cols or depth > 40:  # bounded: a very deep sum is judged not symmetric
+    if x.rows != x.cols:
         return False
     known = _SYMMETRIC.get(x)
-    if known is None:
+    if known is not None:
+        return known
+    if depth > 40:  # bounded: a very deep sum is judged not symmetric, and not remembered
+        raise _TooDeepError
+    if depth > 0:
         known = _SYMMETRIC[x] = _symmetric(x, depth)
+        return known
+    try:
+        known = _SYMMETRIC[x] = _symmetric(x, depth)
+    except _TooDeepError:
+        return False
     return known
+
+
+class _TooDeepError(Exception):
+    """is_symmetric went deeper than it may; the answer is no, and not remembered."""
 
 
 def _symmetric(x: E.Expr, depth: int) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from . import expr as E
 from . import printing as P
 from . import simplifier as s
-from .algebra import textbook_form
+from .algebra import textbook_forms
 from .derivation import (
     Derivation,
     Formula,
@@ -250,6 +250,8 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
     for node in reversed(named):  # from f down: each δ is found once and reused
         if id(node) in adjoint:  # else every path to it has a zero local Jacobian
             steps += _gradient_steps(node, sweep)
+    found = [adjoint[id(x)] for x in xs if id(x) in adjoint]
+    shown = dict(zip([id(x) for x in xs if id(x) in adjoint], textbook_forms(*found), strict=True))
     results = []
     for x in xs:
         x_symbol = symbols[id(x)]
@@ -257,7 +259,7 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
             result = s.zero(x.shape)
         else:
             steps += _gradient_steps(x, sweep)
-            result = textbook_form(adjoint[id(x)])
+            result = shown[id(x)]
         results.append(result)
         shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
         final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)
