@@ -45,6 +45,11 @@ def is_elementwise(node: E.Expr) -> bool:
     return isinstance(node, ELEMENTWISE)
 
 
+def _negative_exponent(node: E.Pow) -> bool:
+    exponent = node.b
+    return isinstance(exponent, E.Const) and bool(exponent.value.is_negative)
+
+
 def tree_size(
     expr: E.Expr,
     primes: dict[int, tuple[str, E.Expr]] | None = None,
@@ -205,7 +210,7 @@ def worth_trying(root: E.Expr, primes: dict[int, tuple[str, E.Expr]]) -> bool:
                 return True
             leaves[id(node)] = frozenset() if isinstance(node, E.Const) else frozenset({id(node)})
             continue
-        if isinstance(node, E.Div) or (isinstance(node, E.Pow) and node.b.value.is_negative):
+        if isinstance(node, E.Div) or (isinstance(node, E.Pow) and _negative_exponent(node)):
             return True
         if not expanded:
             if len(leaves) + len(stack) > MAX_ISLAND:
