@@ -19,7 +19,7 @@ VOCABULARY = (
     "layout", "definition", "chain rule", "elementwise binary operation", "Hadamard product",
     "scalar expansion", "sum", "elementwise function", "matrix product", "transpose",
     "broadcast", "trace", "determinant", "inverse", "diagonal", "norm", "softmax",
-    "log-sum-exp", "simplification", "result",
+    "log-sum-exp", "simplification", "stable form", "cancellation", "result",
 )  # fmt: skip
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -12,6 +12,7 @@ simplified as they are made.
 from __future__ import annotations
 
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar, cast
 
@@ -24,6 +25,16 @@ from .functions import FUNCTIONS
 Rewrite = Callable[[E.Expr], E.Expr | None]
 REWRITES: dict[type[E.Expr], list[tuple[str, Rewrite]]] = {}
 _normal: weakref.WeakSet[E.Expr] = weakref.WeakSet()
+# How often each named rewrite has fired in this process (derivations name the
+# ones that made a step; the benchmarks report the counts).
+FIRED: Counter[str] = Counter()
+# The rewrites that put a function in a numerically stable form, and their identities.
+STABLE_FORMS = {
+    "log-sigmoid": "log σ(t) = −softplus(−t), log(1 − σ(t)) = −softplus(t)",
+    "log-softmax": "log softmax(z) = z − logsumexp(z)",
+    "squared norm": "‖v‖² = vᵀv",
+    "inverse functions": "log exp(t) = t",
+}
 
 
 RewriteFunction = TypeVar("RewriteFunction", bound=Callable[..., E.Expr | None])
@@ -44,9 +55,10 @@ def simplify_node(node: E.Expr) -> E.Expr:
     if node in _normal:
         return node
     for _ in range(1000):
-        for _name, rule in REWRITES.get(type(node), ()):
+        for name, rule in REWRITES.get(type(node), ()):
             new = rule(node)
             if new is not None and new is not node:
+                FIRED[name] += 1
                 node = new
                 break
         else:

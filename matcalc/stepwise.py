@@ -193,10 +193,10 @@ def derive(
         xs = [check_variable("derive", v) for v in x]
         if not f.is_scalar:
             raise DerivativeError("derive: several variables need a scalar f (a gradient)")
-        return _derive_gradient(s.simplify(f), xs, layout, name)
+        return _derive_gradient(f, xs, layout, name)
     x = check_variable("derive", x)
     if f.is_scalar:
-        return _derive_gradient(s.simplify(f), [x], layout, name)
+        return _derive_gradient(f, [x], layout, name)
     if vector_length(f.shape) is None or vector_length(x.shape) is None:
         raise DerivativeError(
             f"derive: f must be a scalar, or f and x vectors, but f is {format_shape(f.shape)} "
@@ -229,13 +229,28 @@ def _definitions(named, f, symbols, names) -> list[Step]:
     return steps
 
 
-def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) -> Derivation:
+def _stable_form(typed: E.Expr, root: Symbol) -> tuple[E.Expr, list[Step]]:
+    """f in the simplifier's normal form, and a step naming the stable rewrites
+    when they changed it (log σ(t) = −softplus(−t): the derivative of what is
+    computed, not of what overflows)."""
+    before = s.FIRED.copy()
+    f = s.simplify(typed)
+    fired = [name for name in s.STABLE_FORMS if s.FIRED[name] > before[name]]
+    if f is typed or not fired:
+        return f, []
+    note = "; ".join(s.STABLE_FORMS[name] for name in fired)
+    pieces = (Name(root), Formula(typed, top=True), Formula(f, top=True))
+    return f, [Step("stable form", pieces, Names(), note=note)]
+
+
+def _derive_gradient(typed: E.Expr, xs: list[E.Variable], layout: str, name: str) -> Derivation:
+    root = Symbol(name, latex_name(name, "scalar"))
+    f, stable = _stable_form(typed, root)
     order = E.postorder(f)
     needed = dependents(order, xs)
-    root = Symbol(name, latex_name(name, "scalar"))
     names, symbols, named = choose_names(f, order, needed, root)
     title = ", ".join(f"∂{name}/∂{x.name}" for x in xs)
-    steps = [_layout_step(layout, names, True), *_definitions(named, f, symbols, names)]
+    steps = [_layout_step(layout, names, True), *stable, *_definitions(named, f, symbols, names)]
     applied: AppliedRules = {}
 
     def record(node: E.Expr, index: int, local: LinearMap, g: E.Expr, out: E.Expr) -> None:
@@ -260,6 +275,10 @@ def _derive_gradient(f: E.Expr, xs: list[E.Variable], layout: str, name: str) ->
         else:
             steps += _gradient_steps(x, sweep)
             result = shown[id(x)]
+            if result is not adjoint[id(x)]:  # sympy's algebra, or transposes gathered
+                pieces = (Partial(root, x_symbol), Formula(adjoint[id(x)]), Formula(result))
+                note = "elementwise algebra: σ′ = σ(1 − σ), σ(−t) = 1 − σ(t), like terms"
+                steps.append(Step("cancellation", pieces, names, note=note))
         results.append(result)
         shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
         final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)

@@ -48,6 +48,12 @@ SPECS = [
     Spec("broadcast row", X * r),
     Spec("broadcast scalar over matrix", X - c),
     Spec("log1p exp", mc.log(1 + mc.exp(x)), vector_jacobian=("x",)),
+    # stable normal forms: each is rewritten before it is differentiated
+    Spec("log sigmoid", mc.log(mc.sigmoid(x)), vector_jacobian=("x",)),
+    Spec("log one minus sigmoid", mc.log(1 - mc.sigmoid(x)), vector_jacobian=("x",)),
+    Spec("log softmax", mc.log(mc.softmax(x)), vector_jacobian=("x",)),
+    Spec("log softmax columns", mc.log(mc.softmax(X))),
+    Spec("squared norm", mc.norm(W @ x - u) ** 2, vector_jacobian=("x",)),
     Spec(
         "maximum",
         mc.maximum(x, y),
