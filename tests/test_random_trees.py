@@ -31,3 +31,23 @@ def test_simplify_is_idempotent_and_keeps_the_value(f, seed, sizes) -> None:
     assert once.shape == f.shape
     values = values_for(seed, sizes)
     assert_close(mc.evaluate(once, values), mc.evaluate(f, values), rtol=1e-9, what=str(f))
+
+
+@settings(max_examples=40)
+@given(trees(shape=(n, 1), depth=4), st.integers(0, 2**31), SIZES)
+def test_textbook_form_keeps_the_value_is_no_larger_and_idempotent(f, seed, sizes) -> None:
+    """The textbook form (sympy's elementwise algebra, gathered transposes) of a tree
+    and of its gradient never changes a value, never grows, and is a fixed point."""
+    from matcalc.algebra import textbook_forms, tree_size
+
+    expr = mc.simplify(f)
+    gradient = mc.grad(mc.sum(expr), sorted(mc.variables(f).values(), key=lambda v: v.name)[0])
+    values = values_for(seed, sizes)
+    for before in (expr, gradient):
+        (after,) = textbook_forms(before)
+        assert after.shape == before.shape
+        assert tree_size(after) <= tree_size(before)
+        assert mc.text(textbook_forms(after)[0]) == mc.text(after)
+        a, b = mc.evaluate(after, values), mc.evaluate(before, values)
+        if np.all(np.isfinite(b)) and np.max(np.abs(b), initial=0) < 1e6:
+            assert_close(a, b, rtol=1e-8, what=str(before))
