@@ -13,9 +13,14 @@ from __future__ import annotations
 import sympy
 
 from . import expr as E
+from .dims import Shape
+from .terms import ONE, Terms, collect, linear_terms, rebuild
 
-Terms = list[tuple[sympy.Expr, E.Expr]]
-ONE = E.Const.make(sympy.Integer(1))
+
+def _scaled(coef: sympy.Expr, mono: E.Expr) -> E.Expr:
+    if mono is ONE:
+        return E.Const.make(coef)
+    return mono if coef == 1 else E.Mul.make(E.Const.make(coef), mono)
 
 
 def key(expr: E.Expr, memo: dict[int, str]) -> str:
@@ -39,51 +44,14 @@ class Normalizer:
 
     # -- sums of terms ----------
     def terms(self, expr: E.Expr) -> Terms:
-        """expr (normalized) as Σ cᵢ mᵢ."""
-        out: Terms = []
-        stack: list[tuple[sympy.Expr, E.Expr]] = [(sympy.Integer(1), expr)]
-        while stack:
-            coef, item = stack.pop()
-            if isinstance(item, E.Add):
-                stack += [(coef, item.a), (coef, item.b)]
-            elif isinstance(item, E.Mul) and isinstance(item.a, E.Const):
-                stack.append((coef * item.a.value, item.b))
-            elif isinstance(item, E.Const):
-                out.append((coef * item.value, ONE))
-            elif isinstance(item, E.Zero):
-                continue
-            else:
-                out.append((coef, item))
-        return out
+        """expr (normalized) as Σ cᵢ mᵢ, products of sums expanded."""
+        return linear_terms(expr, expand=True)
 
-    def total(self, terms: Terms, shape: tuple) -> E.Expr:
+    def total(self, terms: Terms, shape: Shape) -> E.Expr:
         """The canonical sum: like terms collected, sorted, zero terms dropped."""
-        merged: dict[str, list] = {}
-        for coef, mono in terms:
-            k = self.key(mono)
-            if k in merged:
-                merged[k][0] = sympy.expand(merged[k][0] + coef)
-            else:
-                merged[k] = [sympy.expand(coef), mono]
-        pieces = []
-        for k in sorted(merged):
-            coef, mono = merged[k]
-            if coef == 0:
-                continue
-            if mono is ONE:
-                pieces.append(E.Const.make(coef))
-            elif coef == 1:
-                pieces.append(mono)
-            else:
-                pieces.append(E.Mul.make(E.Const.make(coef), mono))
-        if not pieces:
-            return E.Zero.make(*shape) if shape != (1, 1) else E.Const.make(sympy.Integer(0))
-        out = pieces[0]
-        for piece in pieces[1:]:
-            out = E.Add.make(out, piece)
-        if out.shape != shape:  # the terms that broadcast it cancelled
-            out = E.Mul.make(E.Ones.make(*shape), out)
-        return out
+        expanded = [(sympy.expand(c), m) for c, m in collect(terms)]
+        kept = sorted(((c, m) for c, m in expanded if c != 0), key=lambda cm: self.key(cm[1]))
+        return rebuild(kept, shape, _scaled, signed=False)
 
     # -- products ----------
     def hadamard(self, a: E.Expr, b: E.Expr) -> E.Expr:

@@ -21,6 +21,8 @@ import sympy
 from . import expr as E
 from .dims import Shape, is_scalar_shape
 from .functions import FUNCTIONS
+from .terms import ONE, Terms, linear_terms, rebuild
+from .terms import negative as _negative
 
 Rewrite = Callable[[E.Expr], E.Expr | None]
 REWRITES: dict[type[E.Expr], list[tuple[str, Rewrite]]] = {}
@@ -195,50 +197,12 @@ def _number(value: sympy.Expr) -> bool:
 
 
 # -- elementwise sums: one rule collects like terms ------------------------------
-ONE = E.Const.make(sympy.Integer(1))
-
-
-def linear_terms(node: E.Expr) -> list[tuple[sympy.Expr, E.Expr]]:
-    """node as Σ cᵢ tᵢ: walks + − and unary −, and reads constant factors."""
-    merged: dict[int, list] = {}
-    stack: list[tuple[sympy.Expr, E.Expr]] = [(sympy.Integer(1), node)]
-    while stack:
-        coef, item = stack.pop()
-        if isinstance(item, E.Add | E.Sub):
-            sign = 1 if isinstance(item, E.Add) else -1
-            stack.append((coef * sign, item.b))
-            stack.append((coef, item.a))
-        elif isinstance(item, E.Neg):
-            stack.append((-coef, item.a))
-        elif is_zero(item):
-            continue
-        elif isinstance(item, E.Const):
-            _accumulate(merged, coef * item.value, ONE)
-        elif isinstance(item, E.Mul) and isinstance(item.a, E.Const) and item.b.shape == item.shape:
-            _accumulate(merged, coef * item.a.value, item.b)
-        else:
-            _accumulate(merged, coef, item)
-    return [(c, t) for c, t in merged.values() if c != 0]
-
-
-def _accumulate(merged: dict[int, list], coef: sympy.Expr, term: E.Expr) -> None:
-    entry = merged.get(id(term))
-    if entry is None:
-        merged[id(term)] = [coef, term]
-    else:
-        entry[0] = sympy.expand(entry[0] + coef)
 
 
 def _scaled(coef: sympy.Expr, term: E.Expr) -> E.Expr:
     if term is ONE:
         return const(coef)
     return term if coef == 1 else mul(const(coef), term)
-
-
-def _negative(coef: sympy.Expr) -> bool:
-    if coef.is_Number:  # fast path: sympy's assumption system is slow on big rationals
-        return bool(coef < 0)
-    return bool(coef.could_extract_minus_sign())
 
 
 def add_all(terms: list[E.Expr]) -> E.Expr:
@@ -266,7 +230,7 @@ def collect_like_terms(node: E.Add | E.Sub) -> E.Expr | None:
     return _rebuild_sum(terms, node.shape)
 
 
-def _factor_out(terms: list[tuple[sympy.Expr, E.Expr]], shape: Shape) -> E.Expr | None:
+def _factor_out(terms: Terms, shape: Shape) -> E.Expr | None:
     """A B + A C = A (B + C) and B A + C A = (B + C) A when every term shares the
     factor (Aᵀ x + A x = (A + Aᵀ) x): one product instead of several."""
     if len(terms) < 2 or not all(isinstance(t, E.MatMul) for _, t in terms):
@@ -282,7 +246,7 @@ def _factor_out(terms: list[tuple[sympy.Expr, E.Expr]], shape: Shape) -> E.Expr 
     return None
 
 
-def _common_factor(terms: list[tuple[sympy.Expr, E.Expr]]) -> sympy.Expr | None:
+def _common_factor(terms: Terms) -> sympy.Expr | None:
     if len(terms) < 2:
         return None
     magnitude = abs(terms[0][0])
@@ -291,21 +255,8 @@ def _common_factor(terms: list[tuple[sympy.Expr, E.Expr]]) -> sympy.Expr | None:
     return magnitude
 
 
-def _rebuild_sum(terms: list[tuple[sympy.Expr, E.Expr]], shape: Shape) -> E.Expr:
-    first_coef, first_term = terms[0]
-    result = (
-        _scaled(first_coef, first_term)
-        if not _negative(first_coef)
-        else neg(_scaled(-first_coef, first_term))
-    )
-    for coef, term in terms[1:]:
-        if _negative(coef):
-            result = E.Sub.make(result, _scaled(-coef, term))
-        else:
-            result = E.Add.make(result, _scaled(coef, term))
-    if result.shape != shape:  # dropped terms were what broadcast it
-        result = E.Mul.make(E.Ones.make(*shape), result)
-    return result
+def _rebuild_sum(terms: Terms, shape: Shape) -> E.Expr:
+    return rebuild(terms, shape, _scaled, signed=True, negate=neg)
 
 
 # -- negation ---------------------------------------------------------------------
