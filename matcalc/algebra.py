@@ -28,7 +28,8 @@ from .printing import named_derivatives
 ELEMENTWISE = (E.Add, E.Sub, E.Mul, E.Div, E.Neg, E.Pow)
 # Islands larger than this are left as they are: sympy's cancel grows fast with
 # size, and a textbook form is small (bounded work on a 3000-deep recurrence).
-MAX_ISLAND = 120
+MAX_ISLAND = 80
+MAX_OPERATIONS = 60  # the same bound on the island's sympy image (σ′ = σ(1 − σ) spelled out)
 
 
 class IslandTooLargeError(Exception):
@@ -152,16 +153,16 @@ class Island:
             return self.leaves[value]
         if not (value.free_symbols & set(self.leaves)):
             return s.const(value)  # a number, or a size such as n
-        if value.is_Add:
+        if value.is_Add:  # the whole sum built raw, then collected once (not term by term)
             terms = sorted(value.args, key=_term_order)
             total = self.back(terms[0])
             for term in terms[1:]:
                 coefficient, rest = term.as_coeff_Mul()
                 if coefficient.is_negative:
-                    total = s.sub(total, self.back(-term))
+                    total = E.Sub.make(total, self.back(-term))
                 else:
-                    total = s.add(total, self.back(term))
-            return total
+                    total = E.Add.make(total, self.back(term))
+            return s.simplify_node(total)
         if value.is_Mul:
             numerator, denominator = sympy.fraction(value)
             if denominator != 1:
@@ -244,7 +245,12 @@ def simplify_island(
     if not island.worth_trying or island.structural:
         return root
     best, best_size = root, tree_size(root, primes, sizes)
+    operations = sympy.count_ops(image)
+    if operations > MAX_OPERATIONS:
+        return root  # sympy's cancel and factor take seconds past this; bounded work
     for form in (sympy.cancel(image), sympy.factor(image)):
+        if sympy.count_ops(form) > operations:
+            continue  # larger in sympy's count: it will not print smaller
         try:
             candidate = island.back(form)
         except (ValueError, TypeError):

@@ -451,9 +451,22 @@ class CompiledFunction:
         return [arrays[name] for name in self.arguments]
 
     def __call__(self, **values: Any):
-        value, *grads = self.raw(*self.arrays(values))
-        value = float(value[0, 0]) if self.function.is_scalar else value
+        arrays = self.arrays(values)
+        value, *grads = self.raw(*arrays)
+        # A result that simplified to a constant comes back from numpy as a scalar:
+        # every result is a float array of its shape (the gradient of X, X's shape).
+        shapes = {name: array.shape for name, array in zip(self.arguments, arrays, strict=True)}
+        grads = [_as_array_of(g, shapes[v.name]) for g, v in zip(grads, self.wrt, strict=True)]
+        value = np.asarray(value, dtype=float)
+        if self.function.is_scalar:
+            return float(value.reshape(-1)[0]), tuple(grads)
         return value, tuple(grads)
+
+
+def _as_array_of(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """value as a float array of shape (a constant, such as a zero gradient, stretched)."""
+    array = np.asarray(value, dtype=float)
+    return array if array.shape == shape else np.broadcast_to(array, shape).copy()
 
 
 def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # noqa: A001

@@ -120,3 +120,17 @@ def test_constant_pieces_are_arrays_of_their_shape() -> None:
     assert dx.shape == (3, 1) and not dx.any()
     value, _ = mc.compile(mc.logsumexp(mc.ones(3, 1)) + 0 * c)(c=1.0)
     assert value == pytest.approx(1 + np.log(3))
+
+
+def test_results_that_simplify_to_constants_are_arrays_of_their_shape() -> None:
+    """tr(X⁻¹ X) = n and A − Aᵀ = 0 at 1×1: numpy returns scalars, the caller gets arrays."""
+    n = mc.dims("n")
+    X, A, c = mc.matrix("X", n, n), mc.matrix("A", 1, 1), mc.scalar("c")
+    value, (gradient,) = mc.compile(mc.trace(mc.inv(X) @ X), wrt=[X])(X=2 * np.eye(3))
+    assert value == 3.0 and gradient.shape == (3, 3) and not gradient.any()
+    value, (gradient,) = mc.compile(mc.tanh(-mc.trace(X @ mc.inv(X))), wrt=[X])(X=np.eye(2))
+    assert value == pytest.approx(np.tanh(-2.0)) and gradient.shape == (2, 2)
+    value, (gradient,) = mc.compile(mc.log(mc.sigmoid(mc.sum(A - A.T))), wrt=[A])(A=[[1.0]])
+    assert value == pytest.approx(-np.log(2.0)) and gradient.shape == (1, 1)
+    value, (gradient,) = mc.compile(c * c, wrt=[c])(c=3.0)
+    assert isinstance(gradient, np.ndarray) and gradient.shape == (1, 1) and gradient[0, 0] == 6.0
