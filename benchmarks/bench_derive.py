@@ -3,7 +3,9 @@
 Each L runs in its own fresh process (the expression intern table starts
 empty); the first call (cold caches) and the best of 5 are printed.  The
 target is linear growth in L, and L = 100 in under 1 s.  The baseline of the
-per-layer ratio is L = 2 in the same run.
+per-layer ratio is L = 2 in the same run.  Last, the cost of the textbook
+forms (algebra.textbook_forms): grad against grad without that pass, in
+interleaved processes, at 100 layers.
 
     python benchmarks/bench_derive.py
 """
@@ -30,6 +32,9 @@ def network_cost(layers):
     return mc.sum((a - y) ** 2) / 2, params
 
 layers = int(sys.argv[1])
+if sys.argv[2] == "raw":  # the baseline: the chain rule alone, results as the sweep leaves them
+    import matcalc.engine
+    matcalc.engine.textbook_forms = lambda *results: list(results)
 times = []
 for _ in range(5):
     cost, params = network_cost(layers)
@@ -41,12 +46,29 @@ print(json.dumps({"layers": layers, "cold": times[0], "seconds": min(times)}))
 """
 
 
-def measure(layers: int) -> tuple[float, float]:
+def measure(layers: int, mode: str = "full") -> tuple[float, float]:
     out = subprocess.run(
-        [sys.executable, "-c", WORKER, str(layers)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", WORKER, str(layers), mode],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     record = json.loads(out.stdout)
     return record["cold"], record["seconds"]
+
+
+def textbook_overhead(layers: int = 100, rounds: int = 5) -> None:
+    """grad with its textbook pass against grad without it, interleaved, same run."""
+    ratios = []
+    for r in range(rounds):
+        order = ("full", "raw") if r % 2 == 0 else ("raw", "full")
+        best = {mode: measure(layers, mode)[1] for mode in order}
+        ratios.append(best["full"] / best["raw"])
+    ratios.sort()
+    print(
+        f"textbook forms at {layers} layers: grad / grad without them = "
+        f"{ratios[len(ratios) // 2]:.2f} (median of {rounds} rounds; target ≤ 1.5)"
+    )
 
 
 def main() -> None:
@@ -62,6 +84,7 @@ def main() -> None:
         )
     verdict = "met" if results[100][0] < 1.0 else "NOT met"
     print(f"target: 100 layers under 1 s — {verdict}")
+    textbook_overhead()
 
 
 if __name__ == "__main__":

@@ -280,9 +280,13 @@ def elementwise_algebra(*roots: E.Expr) -> list[E.Expr]:
     sizes: dict[int, int] = {}
     keep: list[E.Expr] = []
     for node in order:
-        args = tuple(done[id(a)] for a in node.args)
+        children = node.args
+        if not children:
+            done[id(node)] = node
+            continue
+        args = tuple(done[id(a)] for a in children)
         rebuilt = node
-        if any(new is not old for new, old in zip(args, node.args, strict=True)):
+        if any(new is not old for new, old in zip(args, children, strict=True)):
             rebuilt = s.simplify_node(node.with_args(*args))
             keep.append(rebuilt)
         root_of_island = is_elementwise(node) and not parents_elementwise.get(id(node), False)
@@ -301,6 +305,8 @@ def gather_transposes(*roots: E.Expr) -> list[E.Expr]:
     done: dict[int, E.Expr] = {}
     parents_matmul: set[int] = set()
     order = E.postorder(*roots)
+    if not any(_transposed_pair(node) for node in order):
+        return list(roots)  # no product has two transposed factors side by side
     for node in order:
         if isinstance(node, E.MatMul):
             parents_matmul.update(id(c) for c in node.args)
@@ -316,6 +322,14 @@ def gather_transposes(*roots: E.Expr) -> list[E.Expr]:
                 rebuilt = E.Transpose.make(inner)
         done[id(node)] = rebuilt
     return [done[id(root)] for root in roots]
+
+
+def _transposed_pair(node: E.Expr) -> bool:
+    if not isinstance(node, E.MatMul):
+        return False
+    a, b = node.args
+    right = isinstance(b, E.Transpose)
+    return right and (isinstance(a, E.Transpose) or isinstance(a, E.MatMul))
 
 
 def _chain(product: E.Expr) -> list[E.Expr]:

@@ -10,6 +10,7 @@ the derivative the catalogue builds for f(z).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from functools import singledispatch
 
@@ -28,6 +29,10 @@ from .notation import (
     Style,
 )
 
+# f(z) → its f′(z), held weakly both ways (f′(z) refers to f(z), so a strong value
+# would keep every key alive): an f′ that occurs somewhere is found again at once.
+_PRIMES: weakref.WeakKeyDictionary[E.Expr, weakref.ref[E.Expr]] = weakref.WeakKeyDictionary()
+
 
 def named_derivatives(
     *roots: E.Expr, order: list[E.Expr] | None = None
@@ -43,7 +48,11 @@ def named_derivatives(
         if isinstance(node, E.Apply):
             entry = FUNCTIONS[node.fn]
             if entry.named_derivative and entry.derivative is not None:
-                prime = entry.derivative(simplifier, node.a, node)
+                known = _PRIMES.get(node)
+                prime = known() if known is not None else None
+                if prime is None:
+                    prime = entry.derivative(simplifier, node.a, node)
+                    _PRIMES[node] = weakref.ref(prime)
                 # only f′(z) that occur: an id of a node that dies here could be reused
                 if id(prime) in present:
                     found[id(prime)] = (node.fn, node.a)
