@@ -12,7 +12,7 @@ from . import document
 from . import expr as E
 from . import printing as P
 from .errors import DerivativeError
-from .notation import ATOM, Printed, latex_text
+from .notation import ATOM, SUM, Printed, latex_text
 
 # The fixed vocabulary of rule names a step may carry.
 VOCABULARY = (
@@ -107,10 +107,10 @@ class Product(Piece):
     factors: tuple[Piece, ...]
 
     def text(self, names: Names) -> str:
-        return " ".join(_grouped(f, f.text(names)) for f in self.factors)
+        return " ".join(_grouped(f, f.text(names), names) for f in self.factors)
 
     def latex(self, names: Names) -> str:
-        return " ".join(_grouped(f, f.latex(names), latex=True) for f in self.factors)
+        return " ".join(_grouped(f, f.latex(names), names, latex=True) for f in self.factors)
 
 
 @dataclass(frozen=True)
@@ -138,12 +138,13 @@ class Words(Piece):
         return rf"\text{{{self.latex_form}}}"
 
 
-def _grouped(piece: Piece, shown: str, latex: bool = False) -> str:
-    """A factor of a product in parentheses when it is a sum or starts with a minus."""
-    needs = isinstance(piece, Total) or (
-        isinstance(piece, Formula)
-        and (" + " in shown or " − " in shown or " - " in shown or shown[:1] in "−-")
-    )
+def _grouped(piece: Piece, shown: str, names: Names, latex: bool = False) -> str:
+    """A factor of a product in parentheses when it is a sum or starts with a minus
+    (read off the printed node's precedence: (1 − y)ᵀ needs none)."""
+    needs = isinstance(piece, Total)
+    if isinstance(piece, Formula):
+        printed = P.render(piece.expr, P.TEXT, names.text, piece.top)
+        needs = printed.prec <= SUM or printed.text.startswith("−")
     if not needs:
         return shown
     return rf"\left({shown}\right)" if latex else f"({shown})"

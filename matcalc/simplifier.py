@@ -21,7 +21,7 @@ import sympy
 from . import expr as E
 from .dims import Shape, is_scalar_shape
 from .functions import FUNCTIONS
-from .terms import ONE, Terms, linear_terms, rebuild
+from .terms import ONE, Terms, collect, linear_terms, rebuild
 from .terms import negative as _negative
 
 Rewrite = Callable[[E.Expr], E.Expr | None]
@@ -32,10 +32,11 @@ _normal: weakref.WeakSet[E.Expr] = weakref.WeakSet()
 FIRED: Counter[str] = Counter()
 # The rewrites that put a function in a numerically stable form, and their identities.
 STABLE_FORMS = {
-    "log-sigmoid": "log σ(t) = −softplus(−t), log(1 − σ(t)) = −softplus(t)",
-    "log-softmax": "log softmax(z) = z − logsumexp(z)",
-    "squared norm": "‖v‖² = vᵀv",
-    "inverse functions": "log exp(t) = t",
+    "log-sigmoid": "log σ(u) = −softplus(−u), log(1 − σ(u)) = −softplus(u)",
+    "log-softmax": "log softmax(u) = u − logsumexp(u)",
+    "log-sum-exp": "log sum(exp(u)) = logsumexp(u)",
+    "squared norm": "‖u‖² = uᵀu",
+    "inverse functions": "log exp(u) = u",
 }
 
 
@@ -216,13 +217,15 @@ def add_all(terms: list[E.Expr]) -> E.Expr:
 @rewrite(E.Add, "collect like terms")
 @rewrite(E.Sub, "collect like terms")
 def collect_like_terms(node: E.Add | E.Sub) -> E.Expr | None:
-    terms = linear_terms(node)
+    terms = _untransposed_sums(linear_terms(node))
     if not terms:
         return zero(node.shape)
     terms.sort(key=lambda ct: _negative(ct[0]))  # stable: positive terms lead
     factored = _factor_out(terms, node.shape)
     if factored is not None:
         return factored
+    if len(terms) > 1 and all(_negative(coef) for coef, _ in terms):  # −a − b = −(a + b)
+        return neg(_rebuild_sum([(-coef, term) for coef, term in terms], node.shape))
     common = _common_factor(terms)
     if common is not None:  # c a − c b = c (a − b): one scaling, as the textbook writes it
         inner = _rebuild_sum([(coef / common, term) for coef, term in terms], node.shape)
@@ -230,19 +233,51 @@ def collect_like_terms(node: E.Add | E.Sub) -> E.Expr | None:
     return _rebuild_sum(terms, node.shape)
 
 
+def _untransposed_sums(terms: Terms) -> Terms:
+    """A term (a − b)ᵀ of a sum as aᵀ − bᵀ, so that its parts meet their like terms
+    ((½ xᵀ S − cᵀ)ᵀ + ½ S x = S x − c for a symmetric S)."""
+    if len(terms) < 2 or not any(_transposed_sum(t) for _, t in terms):
+        return terms
+    out: Terms = []
+    for coef, term in terms:
+        if _transposed_sum(term):
+            out += [(coef * c, transpose(t)) for c, t in linear_terms(term.args[0])]
+        else:
+            out.append((coef, term))
+    return collect(out)
+
+
+def _transposed_sum(term: E.Expr) -> bool:
+    return isinstance(term, E.Transpose) and isinstance(term.a, E.Add | E.Sub | E.Neg)
+
+
 def _factor_out(terms: Terms, shape: Shape) -> E.Expr | None:
-    """A B + A C = A (B + C) and B A + C A = (B + C) A when every term shares the
-    factor (Aᵀ x + A x = (A + Aᵀ) x): one product instead of several."""
-    if len(terms) < 2 or not all(isinstance(t, E.MatMul) for _, t in terms):
+    """A B + A C = A (B + C) and B A + C A = (B + C) A for the terms that share the
+    factor (Aᵀ x + A x = (A + Aᵀ) x; ½ Aᵀ x + ½ A x − c = ½ (A + Aᵀ) x − c): one
+    product instead of several."""
+    products = [t for _, t in terms if isinstance(t, E.MatMul)]
+    if len(products) < 2:
         return None
     for side in (1, 0):  # a common right factor first: (A + Aᵀ) x
-        shared = terms[0][1].args[side]
-        if all(t.args[side] is shared for _, t in terms):
-            rest = [(c, t.args[1 - side]) for c, t in terms]
-            rest.sort(key=lambda ct: (_negative(ct[0]), isinstance(ct[1], E.Transpose)))
-            inner = _rebuild_sum(rest, rest[0][1].shape)
-            inner = simplify_node(inner) if isinstance(inner, E.Add | E.Sub) else inner
-            return matmul(inner, shared) if side == 1 else matmul(shared, inner)
+        counts: dict[int, int] = {}
+        for t in products:
+            counts[id(t.args[side])] = counts.get(id(t.args[side]), 0) + 1
+        shared_id = next((k for k, v in counts.items() if v >= 2), None)
+        if shared_id is None:
+            continue
+        sharing = [
+            (c, t) for c, t in terms if isinstance(t, E.MatMul) and id(t.args[side]) == shared_id
+        ]
+        shared = sharing[0][1].args[side]
+        rest = [(c, t.args[1 - side]) for c, t in sharing]
+        rest.sort(key=lambda ct: (_negative(ct[0]), isinstance(ct[1], E.Transpose)))
+        inner = _rebuild_sum(rest, rest[0][1].shape)
+        inner = simplify_node(inner) if isinstance(inner, E.Add | E.Sub) else inner
+        product = matmul(inner, shared) if side == 1 else matmul(shared, inner)
+        if len(sharing) == len(terms):
+            return product
+        others = [(c, t) for c, t in terms if not any(t is u for _, u in sharing)]
+        return _rebuild_sum([(sympy.Integer(1), product), *others], shape)
     return None
 
 
@@ -475,6 +510,22 @@ def log_softmax(node: E.Apply) -> E.Expr | None:
     (a,) = node.args
     if node.fn == "log" and isinstance(a, E.Softmax):
         return sub(a.a, _build(E.LogSumExp, a.a))
+    return None
+
+
+@rewrite(E.Apply, "log-sum-exp")
+def log_sum_exp(node: E.Apply) -> E.Expr | None:
+    """log(sum(exp(z))) = logsumexp(z) for a vector z, and log of the column sums of
+    exp(Z) = logsumexp(Z) (max-shifted: finite where exp overflows)."""
+    (a,) = node.args
+    if node.fn != "log" or not isinstance(a, E.Sum):
+        return None
+    (inner,) = a.args
+    if not (isinstance(inner, E.Apply) and inner.fn == "exp"):
+        return None
+    z = inner.a
+    if (a.axis is None and z.is_column) or a.axis == 0:
+        return _build(E.LogSumExp, z)
     return None
 
 

@@ -84,6 +84,13 @@ def test_stable_functions_at_plus_minus_800(name, f, value, gradient) -> None:
     np.testing.assert_allclose(compiled_gradient.ravel(), gradient(LOGITS), rtol=1e-13, atol=1e-300)
 
 
+def test_log_sum_exp_typed_out_is_the_stable_logsumexp() -> None:
+    f = mc.log(mc.sum(mc.exp(t)))
+    value, (gradient,) = mc.compile(f, wrt=[t])(t=LOGITS)
+    assert value == pytest.approx(800.0, rel=1e-15) == mc.evaluate(f, {"t": LOGITS})
+    assert np.isfinite(gradient).all() and gradient.ravel()[-1] == pytest.approx(1.0)
+
+
 def test_logsumexp_at_extreme_inputs() -> None:
     values = {"t": LOGITS}
     assert mc.evaluate(mc.logsumexp(t), values) == pytest.approx(800.0, rel=1e-15)
