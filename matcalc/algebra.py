@@ -5,7 +5,8 @@ over one broadcast shape) computes, entry by entry, a rational function of
 its leaves: the matrix products, reductions and function values below it.
 Mapped to one sympy expression (a commutative symbol per leaf; σ(t) a
 symbol s with σ(−t) = 1 − s and σ′(t) = s(1 − s); tanh(t) a symbol u with
-tanh(−t) = −u and tanh′(t) = 1 − u²), sympy cancels and factors it, and
+tanh(−t) = −u and tanh′(t) = 1 − u², as the catalogue's ``reflection`` and
+``derivative_of_value`` say), sympy cancels and factors it, and
 the smallest of the forms, mapped back, replaces the island.  That is what
 turns the cross-entropy gradient ((1 − y) ⊘ (1 − σ) − y ⊘ σ) ⊙ σ′ into
 σ − y (Bishop, PRML §4.3.2), and y ⊙ (1 ⊘ s) ⊙ s into y.
@@ -23,6 +24,7 @@ import sympy
 
 from . import expr as E
 from . import simplifier as s
+from .functions import FUNCTIONS
 from .printing import named_derivatives
 
 ELEMENTWISE = (E.Add, E.Sub, E.Mul, E.Div, E.Neg, E.Pow)
@@ -34,10 +36,6 @@ MAX_OPERATIONS = 60  # the same bound on the island's sympy image (σ′ = σ(1 
 
 class IslandTooLargeError(Exception):
     """The island has more than MAX_ISLAND nodes."""
-
-
-# Functions whose value at −t is a function of their value at t.
-ODD_VALUE = {"sigmoid": lambda v: 1 - v, "tanh": lambda v: -v}
 
 
 def is_elementwise(node: E.Expr) -> bool:
@@ -84,10 +82,11 @@ class Island:
     structural: bool = False
 
     def leaf(self, node: E.Expr) -> sympy.Expr:
-        if isinstance(node, E.Apply) and node.fn in ODD_VALUE and isinstance(node.a, E.Neg):
-            self.worth_trying = True  # σ(−t) = 1 − σ(t): a relation sympy can use
-            positive = E.Apply.make(node.fn, node.a.a)
-            return ODD_VALUE[node.fn](self.leaf(positive))
+        if isinstance(node, E.Apply) and isinstance(node.a, E.Neg):
+            reflection = FUNCTIONS[node.fn].reflection
+            if reflection is not None:
+                self.worth_trying = True  # σ(−t) = 1 − σ(t): a relation sympy can use
+                return reflection(self.leaf(E.Apply.make(node.fn, node.a.a)))
         if isinstance(node, E.Identity | E.Ones | E.Zero | E.Diag):
             self.structural = True  # (1/z) I is the lecture's scalar expansion: keep it
         symbol = self.symbols.get(id(node))
@@ -123,10 +122,11 @@ class Island:
     def _leaf_or_prime(self, node: E.Expr, primes: dict[int, tuple[str, E.Expr]]) -> sympy.Expr:
         if isinstance(node, E.Const):
             return node.value
-        if id(node) in primes:  # σ′(z) = σ(z)(1 − σ(z)), tanh′ = 1 − tanh²
+        if id(node) in primes:  # σ′(z) = σ(z)(1 − σ(z)), tanh′ = 1 − tanh², from the catalogue
             fn, z = primes[id(node)]
-            value = self.leaf(E.Apply.make(fn, z))
-            return value * (1 - value) if fn == "sigmoid" else 1 - value**2
+            from_value = FUNCTIONS[fn].derivative_of_value
+            if from_value is not None:
+                return from_value(self.leaf(E.Apply.make(fn, z)))
         return self.leaf(node)
 
     def _combine(self, node: E.Expr, args: list[sympy.Expr]) -> sympy.Expr:
@@ -207,8 +207,9 @@ def worth_trying(root: E.Expr, primes: dict[int, tuple[str, E.Expr]]) -> bool:
         if not (node is root or is_elementwise(node)):
             if isinstance(node, E.Identity | E.Ones | E.Zero | E.Diag):
                 return False
-            if isinstance(node, E.Apply) and node.fn in ODD_VALUE and isinstance(node.a, E.Neg):
-                return True
+            if isinstance(node, E.Apply) and isinstance(node.a, E.Neg):
+                if FUNCTIONS[node.fn].reflection is not None:
+                    return True
             leaves[id(node)] = frozenset() if isinstance(node, E.Const) else frozenset({id(node)})
             continue
         if isinstance(node, E.Div) or (isinstance(node, E.Pow) and _negative_exponent(node)):

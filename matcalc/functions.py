@@ -70,6 +70,9 @@ class ElementwiseFunction:
     text_form: str = ""  # printed form when not "name(arg)": "|{0}|"
     latex_form: str = ""  # the same in LaTeX: r"\left|{0}\right|"
     named_derivative: bool = False  # f′(z) prints as σ′(z) rather than spelled out
+    # For the elementwise algebra (algebra.py), with v = f(t) as a sympy symbol:
+    reflection: Callable[[sympy.Expr], sympy.Expr] | None = None  # f(−t) from v
+    derivative_of_value: Callable[[sympy.Expr], sympy.Expr] | None = None  # f′(t) from v
 
     def in_domain(self, values: np.ndarray) -> bool:
         """Whether every entry of values is inside the domain."""
@@ -179,6 +182,8 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         code="scipy.special.expit({0})",
         derivative=_d_sigmoid,
         named_derivative=True,
+        reflection=lambda v: 1 - v,  # σ(−t) = 1 − σ(t)
+        derivative_of_value=lambda v: v * (1 - v),
     ),
     ElementwiseFunction(
         name="tanh",
@@ -190,6 +195,8 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         code="numpy.tanh({0})",
         derivative=_d_tanh,
         named_derivative=True,
+        reflection=lambda v: -v,  # tanh(−t) = −tanh(t)
+        derivative_of_value=lambda v: 1 - v**2,
     ),
     ElementwiseFunction(
         name="relu",

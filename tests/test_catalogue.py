@@ -178,6 +178,21 @@ def test_function_kinks_are_where_it_or_its_derivative_jumps(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_function_algebra_facts_agree_with_its_scalar_form(name: str) -> None:
+    """f(−t) and f′(t) as functions of f(t), which the elementwise algebra uses."""
+    entry = FUNCTIONS[name]
+    t = sympy.Symbol("t", real=True)
+    value = entry.scalar(t)
+    for point in (-1.3, 0.4, 2.0):
+        if entry.reflection is not None:
+            got = float(entry.reflection(value).subs(t, point))
+            assert got == pytest.approx(float(entry.scalar(-t).subs(t, point)), rel=1e-12)
+        if entry.derivative_of_value is not None:
+            got = float(entry.derivative_of_value(value).subs(t, point))
+            assert got == pytest.approx(float(sympy.diff(value, t).subs(t, point)), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_function_compiles(name: str) -> None:
     entry = FUNCTIONS[name]
     f = mc.sum(getattr(mc, name)(x))
