@@ -110,43 +110,114 @@ def _kinks(exprs: list[E.Expr]) -> list[tuple[E.Expr, float]]:
 class Sample:
     sizes: dict
     arrays: dict[str, np.ndarray]
+    uncovered: str = ""  # a branch of f the value sets so far did not reach
 
 
-def samples(exprs: list[E.Expr], seed: int = 0, count: int = 3) -> Iterator[Sample]:
-    """Size and value sets that respect each function's domain, away from kinks."""
+def _draw(variables, sizes, positive, conditioned, rng) -> dict[str, np.ndarray]:
+    """One value set: magnitudes spread over [0.05, 4] (log-uniform, both signs), so
+    constants inside f (a Huber threshold) are crossed; positive where f needs it."""
+    arrays = {}
+    for name, var in sorted(variables.items()):
+        shape = tuple(d if isinstance(d, int) else sizes[d] for d in var.shape)
+        if var.probability:  # entries ≥ 0, each column summing to 1
+            weights = rng.uniform(0.1, 1.0, size=shape)
+            arrays[name] = weights / weights.sum(axis=0, keepdims=True)
+        elif name in conditioned:
+            arrays[name] = 2 * np.eye(shape[0]) + 0.3 * rng.uniform(-1, 1, size=shape)
+        elif name in positive:
+            arrays[name] = np.exp(rng.uniform(np.log(0.2), np.log(3.0), size=shape))
+        else:
+            signs = rng.choice([-1.0, 1.0], size=shape)
+            arrays[name] = signs * np.exp(rng.uniform(np.log(0.05), np.log(4.0), size=shape))
+        if var.symmetric:
+            arrays[name] = (arrays[name] + arrays[name].T) / 2
+    return arrays
+
+
+MAX_COVERAGE_SAMPLES = 12  # extra value sets that drive each kink to both sides
+
+
+def samples(
+    exprs: list[E.Expr], seed: int = 0, count: int = 3, domain: list[E.Expr] | None = None
+) -> Iterator[Sample]:
+    """Size and value sets inside f's domain and away from f's kinks; on the first
+    size set, more value sets until every entry of every kinked argument of f
+    has been on both sides of its kink (``Sample.uncovered`` says where not).
+
+    domain: the expressions whose domains and kinks restrict the values (f and its
+    derivative); a claim's own log or sqrt never narrows them (exprs by default)."""
     rng = np.random.default_rng(seed)
     variables: dict[str, E.Variable] = {}
     for e in exprs:
         variables.update(E.variables(e))
-    positive, conditioned = _domains(exprs)
-    kinks = _kinks(exprs)
-    for sizes in size_sets(_symbols(*exprs), rng, count):
-        for _attempt in range(30):
-            arrays = {}
-            for name, var in sorted(variables.items()):
-                shape = tuple(d if isinstance(d, int) else sizes[d] for d in var.shape)
-                if var.probability:  # entries ≥ 0, each column summing to 1
-                    weights = rng.uniform(0.1, 1.0, size=shape)
-                    arrays[name] = weights / weights.sum(axis=0, keepdims=True)
-                elif name in conditioned:
-                    arrays[name] = 2 * np.eye(shape[0]) + 0.3 * rng.uniform(-1, 1, size=shape)
-                elif name in positive:
-                    arrays[name] = rng.uniform(0.5, 2.0, size=shape)
-                else:
-                    signs = rng.choice([-1.0, 1.0], size=shape)
-                    arrays[name] = signs * rng.uniform(0.3, 1.5, size=shape)
-                if var.symmetric:
-                    arrays[name] = (arrays[name] + arrays[name].T) / 2
-            try:
-                near_kink = any(
-                    np.min(np.abs(evaluate_arrays(arg, arrays, sizes) - kink)) < 0.05
-                    for arg, kink in kinks
-                )
-            except MatcalcError:
-                near_kink = True
-            if not near_kink:
-                break
-        yield Sample(sizes, arrays)
+    restricting = exprs if domain is None else domain
+    positive, conditioned = _domains(restricting)
+    kinks = _kinks(restricting)
+    # the kinks whose sides the values can reach (not of variables f keeps positive)
+    free = [
+        (arg, kink)
+        for arg, kink in kinks
+        if any(
+            v.name not in positive and v.name not in conditioned and not v.probability
+            for v in E.iter_variables(arg)
+        )
+    ]
+    for index, sizes in enumerate(size_sets(_symbols(*exprs), rng, count)):
+        seen: list[tuple[np.ndarray, np.ndarray]] = []  # per kink: entries seen below, above
+        wanted = MAX_COVERAGE_SAMPLES if (index == 0 and free) else 1
+        for _ in range(wanted):
+            arrays = _away_from_kinks(variables, sizes, positive, conditioned, kinks, rng)
+            sample = Sample(sizes, arrays)
+            if free and index == 0:
+                covered = _record_sides(free, sample, seen)
+                sample.uncovered = "" if covered else _uncovered(free, seen)
+                yield sample
+                if covered:
+                    break
+            else:
+                yield sample
+
+
+def _away_from_kinks(variables, sizes, positive, conditioned, kinks, rng) -> dict:
+    arrays: dict[str, np.ndarray] = {}
+    for _attempt in range(30):
+        arrays = _draw(variables, sizes, positive, conditioned, rng)
+        try:
+            near_kink = any(
+                np.min(np.abs(evaluate_arrays(arg, arrays, sizes) - kink)) < 0.05
+                for arg, kink in kinks
+            )
+        except MatcalcError:
+            near_kink = True
+        if not near_kink:
+            break
+    return arrays
+
+
+def _record_sides(kinks, sample: Sample, seen: list) -> bool:
+    """Note which entries of each kinked argument were below and above the kink."""
+    for k, (arg, kink) in enumerate(kinks):
+        value = _value(arg, sample)
+        if value is None:
+            continue
+        if len(seen) <= k:
+            seen.append((np.zeros(value.shape, bool), np.zeros(value.shape, bool)))
+        below, above = seen[k]
+        below |= value < kink
+        above |= value > kink
+    return len(seen) == len(kinks) and all(b.all() and a.all() for b, a in seen)
+
+
+def _uncovered(kinks, seen: list) -> str:
+    for k, (arg, kink) in enumerate(kinks):
+        if k >= len(seen):
+            return f"{text(arg)} could not be evaluated"
+        below, above = seen[k]
+        for side, hit in (("below", below), ("above", above)):
+            if not hit.all():
+                entry = tuple(int(i) for i in np.argwhere(~hit)[0])
+                return f"entry {entry} of {text(arg)} was never {side} {kink:g}"
+    return ""
 
 
 def _value(expr: E.Expr, sample: Sample) -> np.ndarray | None:
@@ -158,11 +229,13 @@ def _value(expr: E.Expr, sample: Sample) -> np.ndarray | None:
 
 
 def _close(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Equal up to 1e-7 relative to the larger of the two: no absolute floor, so a
+    small f (1e-8 · sum(tanh(W x))) is compared at its own scale."""
     if a is None or b is None or a.shape != b.shape:
         return False
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return False
-    scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
+    scale = max(float(np.max(np.abs(b), initial=0.0)), float(np.max(np.abs(a), initial=0.0)))
     return bool(np.max(np.abs(a - b), initial=0.0) <= 1e-7 * scale)
 
 
@@ -222,7 +295,11 @@ def compare(
 ) -> Verdict:
     claim = s.simplify(claim)
     exprs = [claim, truth, *context]
-    sample_list = list(samples(exprs, seed))
+    # f's domain, read off its stable form: log softmax(z) needs nothing of z
+    domain = [truth, *(s.simplify(e) for e in context)]
+    sample_list = list(samples(exprs, seed, domain=domain))
+    # the first size set's last value set knows whether every branch of f was reached
+    uncovered = [sm for sm in sample_list if sm.sizes is sample_list[0].sizes][-1].uncovered
     values = [_value(truth, sm) for sm in sample_list]
 
     def fits(candidate: E.Expr) -> bool:
@@ -246,6 +323,14 @@ def compare(
             True, f"correct: your result equals {label} (same canonical form)", "symbolic"
         )
     if fits(claim):
+        if uncovered:
+            return Verdict(
+                False,
+                f"not decided: your result equals {label} on every test, but the tests did "
+                f"not reach every branch ({uncovered})",
+                "numeric",
+                "branch not reached",
+            )
         return Verdict(True, f"correct: your result equals {label} on every test", "numeric")
     found = _diagnose(claim, truth, label, fits, sample_list, values)
     if found is not None:
@@ -426,7 +511,7 @@ def _counterexample(claim, truth, label, sample_list, values) -> Verdict:
             continue
         gap = np.abs(c - v)
         index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
-        if gap[index] <= 1e-7 * max(1.0, float(np.max(np.abs(v)))):
+        if _close(c, v):
             continue
         sizes = ", ".join(f"{d} = {n}" for d, n in sm.sizes.items()) or "these sizes"
         data = {
@@ -442,5 +527,9 @@ def _counterexample(claim, truth, label, sample_list, values) -> Verdict:
         )
         return Verdict(False, message, "numeric", "counterexample", data)
     return Verdict(
-        False, f"your result could not be evaluated where {label} can", "numeric", "domain"
+        False,
+        f"your result is not defined where {label} is (it takes a log, root or inverse "
+        "of values outside its domain on the tests)",
+        "numeric",
+        "domain",
     )

@@ -151,7 +151,8 @@ MISTAKES = [
         x,
         "function for its derivative",
     ),
-    ("exp-sum with log", mc.log(x), mc.sum(mc.exp(x)), x, "counterexample"),
+    # f is defined for every x, the claim only for x > 0: wrong, and it says where
+    ("exp-sum with log", mc.log(x), mc.sum(mc.exp(x)), x, "domain"),
     (
         "Jacobian of σ with σ",
         mc.diag(mc.sigmoid(x)),

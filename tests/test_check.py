@@ -26,6 +26,7 @@ PHRASES = {
     "shape": "wrong shape",
     "unknown variable": "which the function does not have",
     "counterexample": "not equal to",
+    "domain": "not defined where",
 }
 
 
@@ -174,3 +175,56 @@ def test_claims_typed_as_text() -> None:
     assert verdict.diagnosis == "missing term"
     with pytest.raises(mc.ParseError):
         mc.check("A @", f, K.x)
+
+
+# -- soundness: wrong answers the numeric stage once accepted (issue 12) -------------
+n_, h_, k_ = mc.dims("n h k")
+x_, W1, b1 = mc.vector("x", n_), mc.matrix("W1", h_, n_), mc.vector("b1", h_)
+W2, b2, t_ = mc.matrix("W2", k_, h_), mc.vector("b2", k_), mc.vector("t", k_)
+U = W1 @ x_ + b1
+RELU_NET = -mc.sum(t_ * mc.log(mc.softmax(W2 @ mc.relu(U) + b2)))
+DELTA2 = mc.sum(t_) * mc.softmax(W2 @ mc.relu(U) + b2) - t_
+
+
+@pytest.mark.parametrize(
+    ("claim", "var"),
+    [
+        (mc.outer(DELTA2, U), W2),  # forgot the relu: u for relu(u)
+        (W2.T @ DELTA2, b1),  # forgot relu′
+        (mc.sqrt(x_**2), x_),  # |x| for x
+        (mc.exp(mc.log(x_)), x_),  # only defined for x > 0
+    ],
+    ids=["relu forgotten", "relu′ forgotten", "sqrt of a square", "exp log"],
+)
+def test_wrong_answers_on_a_relu_network_and_hidden_domains_are_rejected(claim, var) -> None:
+    f = RELU_NET if var is not x_ else mc.sum(x_**2) / 2
+    assert not mc.check(claim, f, var).ok
+
+
+def test_the_right_answers_on_the_relu_network_pass() -> None:
+    assert mc.check(mc.outer(DELTA2, mc.relu(U)), RELU_NET, W2).ok
+    assert mc.check((W2.T @ DELTA2) * mc.step(U), RELU_NET, b1).ok
+
+
+def test_a_tiny_f_is_compared_at_its_own_scale() -> None:
+    """No absolute floor: for f = 1e-8 sum(tanh(W x)), −∇f and 0 are wrong."""
+    W = mc.matrix("W", k_, n_)
+    f = 1e-8 * mc.sum(mc.tanh(W @ x_))
+    g = mc.grad(f, x_)
+    assert mc.check(g, f, x_).ok
+    assert not mc.check(-g, f, x_).ok
+    assert not mc.check(mc.zeros(n_, 1), f, x_).ok
+
+
+def test_a_steep_sigmoid_is_not_a_step() -> None:
+    z = mc.vector("z", n_)
+    f = mc.sum(mc.softplus(1000 * z)) / 1000  # its gradient is σ(1000 z)
+    assert not mc.check(mc.step(z), f, z).ok
+
+
+def test_branches_not_reached_are_not_called_correct() -> None:
+    """relu(u − 100) is never active on the tests: the verdict says so."""
+    f = mc.sum(mc.relu(x_ - 100))
+    verdict = mc.check(mc.zeros(n_, 1), f, x_)
+    assert not verdict.ok and verdict.diagnosis == "branch not reached"
+    assert "never above" in verdict.message
