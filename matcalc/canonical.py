@@ -34,10 +34,20 @@ def key(expr: E.Expr, memo: dict[int, str]) -> str:
     return memo[id(expr)]
 
 
+# Expanding products over sums can double the terms at every layer of a network;
+# past this many terms made, the symbolic stage gives up and check compares numbers.
+MAX_TERMS = 1000
+
+
+class CanonicalTooLargeError(Exception):
+    """The canonical form would take more than MAX_TERMS terms to build."""
+
+
 class Normalizer:
     def __init__(self) -> None:
         self.memo: dict[int, E.Expr] = {}
         self.keys: dict[int, str] = {}
+        self.made = 0  # terms made by products so far (bounded by MAX_TERMS)
 
     def key(self, expr: E.Expr) -> str:
         return key(expr, self.keys)
@@ -104,8 +114,12 @@ class Normalizer:
     def product(self, a: E.Expr, b: E.Expr, combine) -> Terms:
         """(Σ aᵢ)(Σ bⱼ) = Σ aᵢ bⱼ, each product of monomials made by combine."""
         terms: Terms = []
-        for ca, ma in self.full_terms(a):
-            for cb, mb in self.full_terms(b):
+        left, right = self.full_terms(a), self.full_terms(b)
+        self.made += len(left) * len(right)
+        if self.made > MAX_TERMS:
+            raise CanonicalTooLargeError
+        for ca, ma in left:
+            for cb, mb in right:
                 mono = ONE if ma is ONE and mb is ONE else combine(ma, mb)
                 terms.append((ca * cb, mono))
         return terms
@@ -207,6 +221,10 @@ class Normalizer:
         return E.Trace.make(min(candidates, key=self.key))
 
 
-def canonical(expr: E.Expr) -> E.Expr:
-    """The canonical form of expr (see the module's docstring)."""
-    return Normalizer().normalize(expr)
+def canonical(expr: E.Expr) -> E.Expr | None:
+    """The canonical form of expr (see the module's docstring), or None where it
+    would be too large to build (bounded work: the check then compares numbers)."""
+    try:
+        return Normalizer().normalize(expr)
+    except CanonicalTooLargeError:
+        return None

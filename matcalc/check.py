@@ -318,7 +318,8 @@ def compare(
             "shape",
             "shape",
         )
-    if canonical(claim) is canonical(truth):
+    claim_form = canonical(claim)
+    if claim_form is not None and claim_form is canonical(truth):
         return Verdict(
             True, f"correct: your result equals {label} (same canonical form)", "symbolic"
         )
@@ -406,8 +407,11 @@ def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, str, str]]:
 def _missing_or_extra(claim, truth, label, fits) -> Verdict | None:
     """Compare the canonical terms: some of the truth's terms absent, or extra ones."""
     normalizer = Normalizer()
-    truth_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(canonical(truth))}
-    claim_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(canonical(claim))}
+    truth_form, claim_form = canonical(truth), canonical(claim)
+    if truth_form is None or claim_form is None:
+        return None  # too large to compare term by term
+    truth_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(truth_form)}
+    claim_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(claim_form)}
 
     def part(terms: dict, keys: list[str]) -> E.Expr:
         return s.simplify(normalizer.total([terms[k] for k in keys], truth.shape))
