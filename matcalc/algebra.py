@@ -12,8 +12,9 @@ turns the cross-entropy gradient ((1 − y) ⊘ (1 − σ) − y ⊘ σ) ⊙ σ�
 σ − y (Bishop, PRML §4.3.2), and y ⊙ (1 ⊘ s) ⊙ s into y.
 
 Sympy does the algebra; this module owns the mapping, and only calls sympy
-where something can cancel (a quotient, a negated σ or tanh argument, or a
-leaf that occurs twice), so a deep network's δ recursion costs nothing.
+where something can cancel (``worth_trying``: a quotient, a negated σ or tanh
+argument, or a sum whose sides share a leaf), so a deep network's δ recursion
+costs nothing.
 """
 
 from __future__ import annotations
@@ -78,24 +79,17 @@ class Island:
 
     symbols: dict[int, sympy.Symbol] = field(default_factory=dict)
     leaves: dict[sympy.Symbol, E.Expr] = field(default_factory=dict)
-    worth_trying: bool = False
-    structural: bool = False
 
     def leaf(self, node: E.Expr) -> sympy.Expr:
         if isinstance(node, E.Apply) and isinstance(node.a, E.Neg):
             reflection = FUNCTIONS[node.fn].reflection
-            if reflection is not None:
-                self.worth_trying = True  # σ(−t) = 1 − σ(t): a relation sympy can use
+            if reflection is not None:  # σ(−t) = 1 − σ(t): a relation sympy can use
                 return reflection(self.leaf(E.Apply.make(node.fn, node.a.a)))
-        if isinstance(node, E.Identity | E.Ones | E.Zero | E.Diag):
-            self.structural = True  # (1/z) I is the lecture's scalar expansion: keep it
         symbol = self.symbols.get(id(node))
         if symbol is None:
             symbol = sympy.Symbol(f"leaf{len(self.symbols)}")
             self.symbols[id(node)] = symbol
             self.leaves[symbol] = node
-        else:
-            self.worth_trying = True  # a leaf used twice may cancel or combine
         return symbol
 
     def image(self, root: E.Expr, primes: dict[int, tuple[str, E.Expr]]) -> sympy.Expr:
@@ -137,13 +131,10 @@ class Island:
         if isinstance(node, E.Mul):
             return args[0] * args[1]
         if isinstance(node, E.Div):
-            self.worth_trying = True
             return args[0] / args[1]
         if isinstance(node, E.Neg):
             return -args[0]
         if isinstance(node, E.Pow):
-            if args[1].is_negative:
-                self.worth_trying = True
             return args[0] ** args[1]
         return self.leaf(node)  # pragma: no cover - only elementwise nodes are combined
 
@@ -242,8 +233,6 @@ def simplify_island(
     try:
         image = island.image(root, primes)
     except IslandTooLargeError:
-        return root
-    if not island.worth_trying or island.structural:
         return root
     best, best_size = root, tree_size(root, primes, sizes)
     operations = sympy.count_ops(image)
