@@ -59,6 +59,7 @@ from .evaluator import evaluate
 from .expr import Expr, Variable, variables
 from .parse import parse
 from .printing import latex, markdown, text
+from .proof import ProofVerdict, check_proof
 from .simplifier import simplify
 from .stepwise import derive
 
@@ -71,8 +72,8 @@ def text_shape(expr: Expr) -> str:
 __all__ = [
     "ConstantError", "DeclarationError", "Derivation", "DerivativeError", "EvaluationError",
     "LatexError", "MatcalcError", "OperandError", "ParseError", "ShapeError",
-    "Step", "Verdict", "check", "compile", "CompiledFunction", "derive", "equivalent", "Expr",
-    "nn", "parse", "Variable",
+    "ProofVerdict", "Step", "Verdict", "check", "check_proof", "compile", "CompiledFunction",
+    "derive", "equivalent", "Expr", "nn", "parse", "Variable",
     "abs", "cos", "det", "diag", "dims", "dot", "evaluate", "exp", "eye", "grad", "hessian",
     "inv", "jacobian", "latex", "log", "logdet", "logsumexp", "markdown", "matrix", "maximum",
     "norm", "ones", "outer", "relu", "scalar", "sigmoid", "sign", "simplify", "sin", "softmax",

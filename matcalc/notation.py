@@ -223,7 +223,14 @@ class LatexStyle(Style):
         return Printed(rf"{left} \oslash {self.paren(b, POSTFIX)}", PRODUCT, "div")
 
     def power(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
-        return Printed(f"{self.paren(a, ATOM)}^{{{b.text}}}", POSTFIX)
+        base = node.args[0]
+        # a matrix's elementwise power is A^{⊙k}: A^k would read as the matrix power
+        (_, exponent) = node.args
+        negative = isinstance(exponent, E.Const) and exponent.value.is_negative
+        # and x^{⊙−1} of a vector, whose x^{-1} would read as an inverse
+        plain = base.is_scalar or (base.is_vector and not negative)
+        mark = "" if plain else r"\odot "
+        return Printed(f"{self.paren(a, ATOM)}^{{{mark}{b.text}}}", POSTFIX)
 
     def axis_sum(self, axis: int | None, a: Printed) -> Printed:
         if axis is None:

@@ -1,6 +1,7 @@
 """Text to expressions, never by eval: ``mc.parse(text, shapes=None, syntax="auto")``.
 
-Two syntaxes.  numpy-like: ``sum((sigmoid(W@x + b) - y)**2)/2``, ``*`` is
+Three syntaxes.  LaTeX (read by ``latex_reader``; chosen when the text has a
+backslash or a brace).  numpy-like: ``sum((sigmoid(W@x + b) - y)**2)/2``, ``*`` is
 elementwise, ``@`` the matrix product, ``.T`` the transpose.  MATLAB-like
 (MatrixCalculus.org): ``x'*A*x``, ``*`` is the matrix product, ``.*``, ``./``,
 ``.^`` elementwise, ``'`` the transpose, ``^`` a power.  MATLAB-like text is
@@ -17,47 +18,20 @@ across the expression.
 from __future__ import annotations
 
 import ast
-import math
 import re
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Mapping
 
-import sympy
-
-from . import constructors as C
 from . import expr as E
-from .dims import as_dim
+from .builder import Builder
 from .errors import ParseError, ShapeError
-from .functions import CATALOGUE
-
-# An ast node the validator has accepted: its type is one of the whitelisted ones,
-# with the fields that type has (a call's func is a Name, a size is a Name or int).
-Checked = Any
+from .latex_reader import read_latex
 
 MAX_LENGTH = 10_000
-PROPERTIES = ("symmetric", "probability")  # words a declaration may add to its sizes
-MAX_NUMBER = 1e300
-
-
-# The calls the parser reads.  Every catalogue function, by its name and its
-# aliases (its shape is its argument's); then the matrix operations, whose
-# shapes ``_call_shape`` knows.
-CALLS: dict[str, Callable[..., E.Expr]] = {
-    name: getattr(C, entry.name) for entry in CATALOGUE for name in (entry.name, *entry.aliases)
-}
-CALLS.update({
-    "maximum": C.maximum, "sum": C.sum, "trace": C.trace, "tr": C.trace, "det": C.det,
-    "logdet": C.logdet, "inv": C.inv, "diag": C.diag, "norm": C.norm, "norm2": C.norm,
-    "dot": C.dot, "outer": C.outer, "softmax": C.softmax, "logsumexp": C.logsumexp,
-    "ones": C.ones, "zeros": C.zeros, "eye": C.eye,
-})  # fmt: skip
-ARITY = {"maximum": 2, "dot": 2, "outer": 2, "ones": (1, 2), "zeros": (1, 2), "sum": (1, 2)}
-SIZE_FUNCTIONS = {"ones", "zeros", "eye"}  # their arguments are sizes, not expressions
 
 MATLAB_ONLY = re.compile(r"'|\.\*|\./|\.\^|\^")
 NUMPY_ONLY = re.compile(r"@|\*\*|\.T\b")
+LATEX_ONLY = re.compile(r"[\\{}]")
 
 
 def _screen(text: object) -> str:
@@ -115,429 +89,6 @@ def matlab_to_numpy(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-# -- a typed tree with shape variables ----------
-class Dim:
-    """A dimension being inferred: a union-find node, with a size once known."""
-
-    def __init__(self, label: str, value: object = None, use: str = "") -> None:
-        self.parent: Dim = self
-        self.label, self.value, self.use = label, value, use
-
-    def find(self) -> Dim:
-        node = self
-        while node.parent is not node:
-            node.parent = node.parent.parent
-            node = node.parent
-        return node
-
-
-def unify(a: Dim, b: Dim, why: str, text: str, position: int) -> None:
-    ra, rb = a.find(), b.find()
-    if ra is rb:
-        return
-    if ra.value is not None and rb.value is not None and ra.value != rb.value:
-        raise ShapeError(
-            f"{why}: a dimension is {ra.value} ({ra.use}) but {rb.value} ({rb.use}) — "
-            f"at position {position} of {text!r}"
-        )
-    if ra.value is None:
-        ra, rb = rb, ra
-    rb.parent = ra  # keep the root that has a known size
-
-
-@dataclass
-class Shaped:
-    rows: Dim
-    cols: Dim
-    node: ast.AST
-
-
-class Builder:
-    """ast → matcalc expression: checks the whitelist, infers shapes, then builds."""
-
-    def __init__(self, text: str, shapes: Mapping[str, object] | None, where: list[int] | None):
-        self.text, self.where = text, where
-        self.declared = dict(shapes or {})
-        self.variables: dict[str, tuple[Dim, Dim, str]] = {}
-        self.properties: dict[str, set[str]] = {}  # "symmetric", "probability" by name
-        self.unit = Dim("1", 1, "a scalar")
-
-    def pos(self, node: ast.AST) -> int:
-        offset = getattr(node, "col_offset", 0) or 0
-        if self.where is not None:
-            return self.where[min(offset, len(self.where) - 1)] if self.where else 0
-        return offset
-
-    def fail(self, message: str, node: ast.AST) -> ParseError:
-        return ParseError(f"parse: {message}", self.text, self.pos(node))
-
-    # -- the whitelist walk (iterative: long chains must not recurse) -----------------------------
-    def check(self, tree: ast.AST) -> None:
-        stack = [tree]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Expression):
-                stack.append(node.body)
-            elif isinstance(node, ast.BinOp):
-                if not isinstance(
-                    node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.MatMult
-                ):
-                    raise self.fail(f"the operator {type(node.op).__name__} is not allowed", node)
-                if isinstance(node.op, ast.Pow):
-                    self._check_exponent(node.right)
-                stack += [node.left, node.right]
-            elif isinstance(node, ast.UnaryOp):
-                if not isinstance(node.op, ast.USub | ast.UAdd):
-                    raise self.fail(f"the operator {type(node.op).__name__} is not allowed", node)
-                stack.append(node.operand)
-            elif isinstance(node, ast.Call):
-                self._check_call(node)
-                stack += [a for a in node.args if not self._size_call(node)]
-            elif isinstance(node, ast.Attribute):
-                if node.attr != "T":
-                    raise self.fail(f"only .T may follow an operand, not .{node.attr}", node)
-                stack.append(node.value)
-            elif isinstance(node, ast.Name):
-                self._check_name(node)
-            elif isinstance(node, ast.Constant):
-                self._check_number(node)
-            else:
-                raise self.fail(f"{type(node).__name__} is not allowed in a formula", node)
-
-    def _check_exponent(self, exponent: ast.AST) -> None:
-        """Constant exponents stay small: 2**10**10 is refused, never computed."""
-
-        def magnitude(node: ast.AST) -> float | None:  # log10 of |value|, for constants
-            if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-                return math.log10(abs(node.value)) if node.value else -math.inf
-            if isinstance(node, ast.UnaryOp):
-                return magnitude(node.operand)
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-                base, power = magnitude(node.left), magnitude(node.right)
-                if base is None or power is None:
-                    return None
-                return base * 10 ** min(power, 6) if power > 0 else base
-            return None
-
-        size = magnitude(exponent)
-        if size is not None and size > 3:
-            raise self.fail("the exponent is too large (at most 1000)", exponent)
-
-    def _size_call(self, node: ast.Call) -> bool:
-        return isinstance(node.func, ast.Name) and node.func.id in SIZE_FUNCTIONS
-
-    def _check_call(self, node: ast.Call) -> None:
-        if not isinstance(node.func, ast.Name):
-            raise self.fail("only a function name may be called", node)
-        name = node.func.id
-        if name not in CALLS:
-            raise self.fail(f"unknown function {name!r}", node)
-        arity = ARITY.get(name, 1)
-        allowed = arity if isinstance(arity, tuple) else (arity,)
-        keywords = [k for k in node.keywords if k.arg == "axis" and name == "sum"]
-        if len(keywords) != len(node.keywords):
-            raise self.fail(f"{name} takes no such keyword", node)
-        if len(node.args) + len(keywords) not in allowed or any(
-            isinstance(a, ast.Starred) for a in node.args
-        ):
-            raise self.fail(f"{name} takes {' or '.join(map(str, allowed))} argument(s)", node)
-        for k in keywords:
-            if not (isinstance(k.value, ast.Constant) and k.value.value in (0, 1)):
-                raise self.fail("axis must be 0 or 1", k.value)
-        if name == "sum" and len(node.args) == 2:
-            if not (isinstance(node.args[1], ast.Constant) and node.args[1].value in (0, 1)):
-                raise self.fail("axis must be 0 or 1", node.args[1])
-        if self._size_call(node):
-            for a in node.args:
-                ok = (
-                    isinstance(a, ast.Name) and a.id.isidentifier() and not a.id.startswith("_")
-                ) or (isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value <= 10**6)
-                if not ok:
-                    raise self.fail(f"the size of {name} must be a positive integer or a name", a)
-
-    def _check_name(self, node: ast.Name) -> None:
-        if node.id.startswith("_"):
-            raise self.fail(f"the name {node.id!r} is not allowed", node)
-        if node.id in CALLS:
-            raise self.fail(f"{node.id} is a function; call it: {node.id}(...)", node)
-
-    def _check_number(self, node: ast.Constant) -> None:
-        value = node.value
-        if type(value) not in (int, float) or not isinstance(value, int | float):
-            raise self.fail(f"{type(value).__name__} constants are not allowed", node)
-        if abs(value) > MAX_NUMBER:
-            raise self.fail("the number is too large", node)
-
-    # -- shapes ----------
-    def declared_shape(self, name: str) -> tuple[Dim, Dim, str]:
-        spec = self.declared[name]
-        if isinstance(spec, str):
-            spec = () if spec.strip() in ("", "scalar") else tuple(spec.split(","))
-        if isinstance(spec, tuple | list):  # n,n,symmetric and m,1,probability
-            words = [p for p in spec if isinstance(p, str) and p.strip() in PROPERTIES]
-            self.properties[name] = {p.strip() for p in words}
-            spec = tuple(p for p in spec if p not in words)
-        if not isinstance(spec, tuple | list) or len(spec) > 2:
-            raise ShapeError(
-                f"parse: the shape of {name} must be (), (n,), or (m, n); got {spec!r}"
-            )
-        sizes = []
-        for size in spec:
-            size = size.strip() if isinstance(size, str) else size
-            if isinstance(size, str) and size.isdigit():
-                size = int(size)
-            dim = as_dim(size, f"the shape of {name}")
-            sizes.append(Dim(str(dim), dim, f"declared for {name}"))
-        if len(sizes) == 0:
-            return self.unit, self.unit, "scalar"
-        if len(sizes) == 1 or (len(sizes) == 2 and sizes[1].value == 1):
-            return sizes[0], self.unit, "vector"
-        return sizes[0], sizes[1], "matrix"
-
-    def variable(self, name: str) -> tuple[Dim, Dim, str]:
-        if name not in self.variables:
-            if name in self.declared:
-                self.variables[name] = self.declared_shape(name)
-            elif name[0] in "abcdefg":
-                self.variables[name] = (self.unit, self.unit, "scalar")
-            elif name[0].islower():
-                self.variables[name] = (
-                    Dim(f"rows of {name}", use=f"rows of {name}"),
-                    self.unit,
-                    "vector",
-                )
-            else:
-                self.variables[name] = (
-                    Dim(f"rows of {name}", use=f"rows of {name}"),
-                    Dim(f"columns of {name}", use=f"columns of {name}"),
-                    "matrix",
-                )
-        return self.variables[name]
-
-    def size_dim(self, node: Checked) -> Dim:
-        if isinstance(node, ast.Constant):
-            size = cast(int, node.value)  # the validator allows only ints here
-            return Dim(str(size), size, f"size {size}")
-        return Dim(node.id, sympy.Symbol(node.id, integer=True, positive=True), f"size {node.id}")
-
-    def postorder(self, tree: Checked) -> list[Checked]:
-        """The formula's nodes, children first, without recursion (long chains are deep)."""
-        order: list[Checked] = []
-        stack: list[tuple[Checked, bool]] = [(tree.body, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            stack.append((node, True))
-            stack.extend((child, False) for child in self._children(node))
-        return order
-
-    def infer(self, tree: Checked) -> dict[int, Shaped]:
-        """Shapes of every node, bottom-up, unifying dimensions (iteratively)."""
-        shapes: dict[int, Shaped] = {}
-        for node in self.postorder(tree):
-            shapes[id(node)] = self._shape(node, shapes)
-        return shapes
-
-    def _children(self, node: Checked) -> list[Checked]:
-        if isinstance(node, ast.BinOp):
-            return [node.left, node.right]
-        if isinstance(node, ast.UnaryOp):
-            return [node.operand]
-        if isinstance(node, ast.Attribute):
-            return [node.value]
-        if isinstance(node, ast.Call) and not self._size_call(node):
-            function = cast(ast.Name, node.func)  # the validator allows only names
-            return list(node.args[:1] if function.id == "sum" else node.args)
-        return []
-
-    def _scalar(self, s: Shaped) -> bool:
-        return s.rows.find() is self.unit.find() and s.cols.find() is self.unit.find()
-
-    def _is_one(self, d: Dim) -> bool:
-        return d.find().value == 1
-
-    def _shape(self, node: Checked, shapes: dict[int, Shaped]) -> Shaped:
-        def of(child: Checked) -> Shaped:
-            return shapes[id(child)]
-
-        here = self.pos(node)
-        if isinstance(node, ast.Constant):
-            return Shaped(self.unit, self.unit, node)
-        if isinstance(node, ast.Name):
-            rows, cols, _ = self.variable(node.id)
-            return Shaped(rows, cols, node)
-        if isinstance(node, ast.UnaryOp):
-            s = of(node.operand)
-            return Shaped(s.rows, s.cols, node)
-        if isinstance(node, ast.Attribute):
-            s = of(node.value)
-            return Shaped(s.cols, s.rows, node)
-        if isinstance(node, ast.BinOp):
-            a, b = of(node.left), of(node.right)
-            if isinstance(node.op, ast.MatMult):
-                if self._scalar(a):
-                    return Shaped(b.rows, b.cols, node)
-                if self._scalar(b):
-                    return Shaped(a.rows, a.cols, node)
-                unify(a.cols, b.rows, "matmul", self.text, here)
-                return Shaped(a.rows, b.cols, node)
-            return self._broadcast(a, b, node, here)
-        if isinstance(node, ast.Call):
-            return self._call_shape(node, of, here)
-        raise self.fail(f"{type(node).__name__} is not allowed", node)  # pragma: no cover
-
-    def _broadcast(self, a: Shaped, b: Shaped, node: Checked, here: int) -> Shaped:
-        if self._scalar(a):
-            return Shaped(b.rows, b.cols, node)
-        if self._scalar(b):
-            return Shaped(a.rows, a.cols, node)
-        dims = []
-        for x, y in ((a.rows, b.rows), (a.cols, b.cols)):
-            if self._is_one(x):
-                dims.append(y)
-            elif self._is_one(y):
-                dims.append(x)
-            else:
-                unify(x, y, "elementwise operation", self.text, here)
-                dims.append(x)
-        return Shaped(dims[0], dims[1], node)
-
-    def _call_shape(self, node: Checked, of, here: int) -> Shaped:
-        name = node.func.id
-        if name in SIZE_FUNCTIONS:
-            rows = self.size_dim(node.args[0])
-            cols = (
-                rows
-                if name == "eye"
-                else (self.size_dim(node.args[1]) if len(node.args) > 1 else self.unit)
-            )
-            return Shaped(rows, cols, node)
-        args = [of(a) for a in self._children(node)]
-        if name in ("trace", "tr", "det", "logdet"):
-            unify(args[0].rows, args[0].cols, name, self.text, here)
-            return Shaped(self.unit, self.unit, node)
-        if name == "inv":
-            unify(args[0].rows, args[0].cols, name, self.text, here)
-            return Shaped(args[0].rows, args[0].rows, node)
-        if name == "diag":
-            a = args[0]
-            if self._is_one(a.cols):
-                return Shaped(a.rows, a.rows, node)
-            unify(a.rows, a.cols, name, self.text, here)
-            return Shaped(a.rows, self.unit, node)
-        if name in ("norm", "norm2"):
-            return Shaped(self.unit, self.unit, node)
-        if name == "sum":
-            axis = self._axis(node)
-            a = args[0]
-            if axis is None:
-                return Shaped(self.unit, self.unit, node)
-            return Shaped(self.unit, a.cols, node) if axis == 0 else Shaped(a.rows, self.unit, node)
-        if name == "dot":
-            unify(args[0].rows, args[1].rows, "dot", self.text, here)
-            return Shaped(self.unit, self.unit, node)
-        if name == "outer":
-            return Shaped(args[0].rows, args[1].rows, node)
-        if name == "logsumexp":
-            return Shaped(self.unit, args[0].cols, node)
-        if name == "maximum":
-            return self._broadcast(args[0], args[1], node, here)
-        a = args[0]
-        return Shaped(a.rows, a.cols, node)
-
-    def _axis(self, node: Checked) -> int | None:
-        for k in node.keywords:
-            return int(k.value.value)
-        if len(node.args) == 2:
-            return int(node.args[1].value)
-        return None
-
-    # -- building ----------
-    def names_for_dims(self) -> dict[int, object]:
-        """A size for every dimension class: its known size, or a fresh name n, m, p, …"""
-        taken = set(self.variables) | {
-            str(d.find().value) for rows, cols, _ in self.variables.values() for d in (rows, cols)
-        }
-        pool = [c for c in "nmpqkrstuvw" if c not in taken] + [f"d{i}" for i in range(1, 100)]
-        chosen: dict[int, object] = {}
-
-        # vectors first, so W x names x's length n and W is (m, n), as textbooks write it
-        def first_use(name: str) -> int:
-            found = re.search(rf"\b{re.escape(name)}\b", self.text)
-            return found.start() if found else len(self.text)
-
-        names = sorted(
-            self.variables, key=lambda v: (self.variables[v][2] != "vector", first_use(v))
-        )
-        for rows, cols, _ in (self.variables[name] for name in names):
-            for d in (rows, cols):
-                root = d.find()
-                if id(root) in chosen:
-                    continue
-                if root.value is not None:
-                    chosen[id(root)] = root.value
-                else:
-                    chosen[id(root)] = sympy.Symbol(pool.pop(0), integer=True, positive=True)
-        return chosen
-
-    def build(self, tree: Checked) -> E.Expr:
-        sizes = self.names_for_dims()
-
-        def size(d: Dim) -> object:
-            root = d.find()
-            return sizes.get(id(root), root.value if root.value is not None else 1)
-
-        variables = {}
-        for name, (rows, cols, kind) in self.variables.items():
-            known = self.properties.get(name, set())
-            if kind == "scalar" and known:
-                raise ShapeError(f"parse: {name} is a scalar; it cannot be {' or '.join(known)}")
-            if kind == "scalar":
-                variables[name] = C.scalar(name)
-            elif kind == "vector" and "symmetric" not in known:
-                variables[name] = C.vector(name, size(rows), probability="probability" in known)
-            else:
-                flags = {p: p in known for p in PROPERTIES}
-                variables[name] = C.matrix(name, size(rows), size(cols), **flags)
-        built: dict[int, E.Expr] = {}
-        for node in self.postorder(tree):
-            try:
-                built[id(node)] = self._node(node, built, variables)
-            except ShapeError as error:
-                raise ShapeError(
-                    f"{error} — at position {self.pos(node)} of {self.text!r}"
-                ) from None
-        return built[id(tree.body)]
-
-    def _node(self, node: Checked, built: dict[int, E.Expr], variables) -> E.Expr:
-        if isinstance(node, ast.Constant):
-            return E.as_expr(node.value)
-        if isinstance(node, ast.Name):
-            return variables[node.id]
-        if isinstance(node, ast.UnaryOp):
-            inner = built[id(node.operand)]
-            return -inner if isinstance(node.op, ast.USub) else inner
-        if isinstance(node, ast.Attribute):
-            return built[id(node.value)].T
-        if isinstance(node, ast.BinOp):
-            a, b = built[id(node.left)], built[id(node.right)]
-            op = type(node.op)
-            return {
-                ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-                ast.Div: lambda: a / b, ast.Pow: lambda: a**b, ast.MatMult: lambda: a @ b,
-            }[op]()  # fmt: skip
-        name = node.func.id
-        if name in SIZE_FUNCTIONS:
-            sizes = [a.value if isinstance(a, ast.Constant) else a.id for a in node.args]
-            return CALLS[name](*sizes)
-        args = [built[id(a)] for a in self._children(node)]
-        if name == "sum":
-            return C.sum(args[0], axis=self._axis(node))
-        return CALLS[name](*args)
-
-
 def _read(text: str, shapes, where: list[int] | None, original: str) -> E.Expr:
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error says it
@@ -580,9 +131,15 @@ def parse_with_syntax(
     text: str, shapes: Mapping[str, object] | None = None, syntax: str = "auto"
 ) -> tuple[E.Expr, str]:
     """The expression, and the syntax it was read in ("numpy" or "matlab")."""
+    if syntax == "latex" or (
+        syntax == "auto" and isinstance(text, str) and LATEX_ONLY.search(text)
+    ):
+        return read_latex(text, shapes), "latex"
     text = _screen(text)
     if syntax not in ("auto", "numpy", "matlab"):
-        raise ParseError(f"parse: syntax must be 'auto', 'numpy' or 'matlab', got {syntax!r}")
+        raise ParseError(
+            f"parse: syntax must be 'auto', 'numpy', 'matlab' or 'latex', got {syntax!r}"
+        )
     if syntax == "numpy":
         return _read(text, shapes, None, text), "numpy"
     if syntax == "matlab":

@@ -192,7 +192,7 @@ def _(node: E.Mul, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     style = ctx.style
     if node.a.is_scalar or node.b.is_scalar:
-        right = style.product_operand(b, "matmul")
+        right = _right_operand(style, node, b)
         if isinstance(node.a, E.Const) and a.prec == UNARY:  # −2 x, not (−2) x
             return Printed(f"{a.text} {right}", UNARY)
         return Printed(f"{style.product_operand(a, 'matmul')} {right}", PRODUCT, "matmul")
@@ -228,8 +228,35 @@ def _(node: E.Apply, args: list[Printed], ctx: Context) -> Printed:
 def _(node: E.MatMul, args: list[Printed], ctx: Context) -> Printed:
     a, b = args
     style = ctx.style
-    left, right = style.product_operand(a, "matmul"), style.product_operand(b, "matmul")
+    left, right = style.product_operand(a, "matmul"), _right_operand(style, node, b)
     return Printed(f"{left} {right}", PRODUCT, "matmul")
+
+
+def _right_operand(style, node: E.Expr, b: Printed) -> str:
+    """A (yᵀ y): a product is read left to right, so a right operand that is itself a
+    product keeps its parentheses unless its first factor fits the left one."""
+    right = style.product_operand(b, "matmul")
+    if b.kind == "matmul" and right == b.text and not _continues(node.args[0], node.args[1]):
+        return f"{style.open}{b.text}{style.close}"
+    return right
+
+
+def _juxtaposed(e: E.Expr) -> bool:  # printed as a product by juxtaposition
+    return isinstance(e, E.MatMul) or (
+        isinstance(e, E.Mul) and (e.args[0].is_scalar or e.args[1].is_scalar)
+    )
+
+
+def _continues(left: E.Expr, product: E.Expr) -> bool:
+    """Does left times the first printed factor of product fit as a matrix product?"""
+    first = product
+    while _juxtaposed(first):
+        first = first.args[0]
+    if isinstance(first, E.Sum) and first.axis == 0:  # printed 𝟏ᵀ A
+        return left.is_scalar or left.cols == 1
+    if first is product:  # one factor (a size constant such as 2 N)
+        return True
+    return left.is_scalar or (not first.is_scalar and left.cols == first.rows)
 
 
 @show.register

@@ -23,8 +23,8 @@ from oracle import SCALAR_FUNCTIONS
 import matcalc as mc
 from matcalc import codegen, evaluator, printing
 from matcalc import expr as E
+from matcalc.builder import CALLS
 from matcalc.functions import CATALOGUE, FUNCTIONS
-from matcalc.parse import CALLS
 from matcalc.rules import RULES
 
 LEAVES = (E.Variable, E.Const, E.Ones, E.Zero, E.Identity)

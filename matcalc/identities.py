@@ -1,0 +1,203 @@
+"""The identity that turns one step of a proof into the next, when one does.
+
+``identity_between(before, after, …)`` finds the one place where the two
+steps differ (the smallest pair of subexpressions, everything around them
+equal) and asks each identity below whether it rewrites one into the other.
+The identities are the lecture's (Part I, matrix-calculus review; the Matrix
+Cookbook §2 and §10):
+
+- (A B)ᵀ = Bᵀ Aᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (Aᵀ)ᵀ = A, and aᵀ = a for a scalar;
+- A (B + C) = A B + A C, and for ⊙ (distributivity, either way);
+- tr(A B C) = tr(B C A) (the cyclic property of the trace);
+- diag(u) v = u ⊙ v (the Jacobian of an elementwise function is diagonal);
+- ‖x‖² = xᵀ x;  a ⊙ b = b ⊙ a;
+- f′ written out from the catalogue (σ′ = σ(1 − σ), tanh′ = 1 − tanh²);
+- a definition unfolded (z replaced by W x + b) or folded back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import sympy
+
+from . import constructors as C
+from . import expr as E
+from .builder import CALLS, prime_call
+from .errors import MatcalcError
+from .functions import FUNCTIONS
+from .printing import text
+
+ASSOCIATIVE = (E.MatMul, E.Mul, E.Add)
+
+
+def _key(e: E.Expr) -> tuple:
+    """The tree with chains of one associative product or sum flattened: A (B C) and
+    (A B) C have one key, and nothing else is normalised (a rewrite is named only
+    when it is the whole difference)."""
+    if isinstance(e, ASSOCIATIVE):
+        items: list[E.Expr] = []
+        stack: list[E.Expr] = [e]
+        while stack:
+            node = stack.pop()
+            if type(node) is type(e):
+                stack.extend(node.args[::-1])
+            else:
+                items.append(node)
+        return (type(e).__name__, tuple(_key(item) for item in items))
+    return (type(e).__name__, e.params, tuple(_key(a) for a in e.args))
+
+
+def _same(a: E.Expr, b: E.Expr) -> bool:
+    return a is b or _key(a) == _key(b)
+
+
+def _differing(before: E.Expr, after: E.Expr) -> tuple[E.Expr, E.Expr]:
+    """The smallest pair of subtrees where the two differ, the rest being equal."""
+    while (
+        type(before) is type(after)
+        and before.params == after.params
+        and len(before.args) == len(after.args)
+        and before.args
+    ):
+        different = [
+            i for i, (a, b) in enumerate(zip(before.args, after.args, strict=True)) if a is not b
+        ]
+        if len(different) != 1:
+            break
+        before, after = before.args[different[0]], after.args[different[0]]
+    return before, after
+
+
+def _chain(node: E.Expr) -> list[E.Expr]:
+    if isinstance(node, E.MatMul):
+        return _chain(node.args[0]) + _chain(node.args[1])
+    return [node]
+
+
+def _product(factors: list[E.Expr]) -> E.Expr:
+    result = factors[0]
+    for factor in factors[1:]:
+        result = result @ factor
+    return result
+
+
+# each identity: the forms it rewrites p into (tried against q, both ways)
+def _transpose_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
+    if isinstance(p, E.Transpose):
+        inner = p.args[0]
+        if isinstance(inner, E.MatMul):
+            a, b = inner.args
+            yield b.T @ a.T, "the transpose of a product, (A B)ᵀ = Bᵀ Aᵀ"
+        if isinstance(inner, E.Add | E.Sub):
+            a, b = inner.args
+            summed = a.T + b.T if isinstance(inner, E.Add) else a.T - b.T
+            yield summed, "the transpose of a sum, (A + B)ᵀ = Aᵀ + Bᵀ"
+        if isinstance(inner, E.Transpose):
+            yield inner.args[0], "(Aᵀ)ᵀ = A"
+    if p.is_scalar and not isinstance(p, E.Const):
+        yield E.Transpose.make(p), "a scalar is its own transpose, aᵀ = a"
+
+
+def _distributive_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
+    if isinstance(p, E.MatMul | E.Mul):
+        a, b = p.args
+        build = (lambda u, v: u @ v) if isinstance(p, E.MatMul) else (lambda u, v: u * v)
+        for inner, outer, left in ((b, a, True), (a, b, False)):
+            if isinstance(inner, E.Add | E.Sub):
+                u, v = inner.args
+                first = build(outer, u) if left else build(u, outer)
+                second = build(outer, v) if left else build(v, outer)
+                combined = first + second if isinstance(inner, E.Add) else first - second
+                yield combined, "distributivity, A (B + C) = A B + A C"
+    if isinstance(p, E.Mul):
+        yield p.args[1] * p.args[0], "⊙ commutes, a ⊙ b = b ⊙ a"
+
+
+def _trace_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
+    if isinstance(p, E.Trace):
+        factors = _chain(p.args[0])
+        for shift in range(1, len(factors)):
+            rotated = factors[shift:] + factors[:shift]
+            try:
+                yield C.trace(_product(rotated)), "the cyclic property, tr(A B C) = tr(B C A)"
+            except MatcalcError:
+                continue
+        yield C.trace(p.args[0].T), "tr(Aᵀ) = tr(A)"
+
+
+def _diagonal_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
+    if isinstance(p, E.MatMul) and isinstance(p.args[0], E.Diag):
+        yield p.args[0].args[0] * p.args[1], "diag(u) v = u ⊙ v"
+    if isinstance(p, E.Pow) and isinstance(p.args[0], E.Norm):
+        x = p.args[0].args[0]
+        if x.is_vector and p.args[1] is E.as_expr(2):
+            yield x.T @ x, "‖x‖² = xᵀ x"
+
+
+RULES: tuple[Callable[[E.Expr], Iterator[tuple[E.Expr, str]]], ...] = (
+    _transpose_rules, _distributive_rules, _trace_rules, _diagonal_rules,
+)  # fmt: skip
+
+
+def _rewrites(p: E.Expr, q: E.Expr) -> str:
+    for rule in RULES:
+        for candidate, name in _safe(rule, p):
+            if _same(candidate, q):
+                return name
+    return ""
+
+
+def _safe(rule, p: E.Expr) -> list[tuple[E.Expr, str]]:
+    out = []
+    try:
+        for found in rule(p):
+            out.append(found)
+    except MatcalcError:
+        pass
+    return out
+
+
+def derivative_identity(function: str) -> str:
+    """f′ as the catalogue states it: σ′ = σ(1 − σ), tanh′ = 1 − tanh², relu′(z) = step(z)."""
+    entry = FUNCTIONS[function]
+    if entry.derivative_of_value is not None:
+        value = sympy.Symbol(entry.text)
+        return f"{entry.text}′ = {_scalar_text(entry.derivative_of_value(value))}"
+    z = C.vector("z", "n")
+    return f"{entry.text}′(z) = {text(CALLS[prime_call(function)](z))}"
+
+
+def _scalar_text(value: sympy.Expr) -> str:
+    shown = sympy.sstr(value).replace("**2", "²").replace("*", "")
+    return shown.replace("-", "−").replace("(−", "(−")
+
+
+def identity_between(
+    before: E.Expr,
+    after: E.Expr,
+    definitions: Mapping[str, E.Expr],
+    variables: Mapping[str, E.Variable],
+    primes_before: tuple[str, ...] = (),
+    primes_after: tuple[str, ...] = (),
+) -> str:
+    """The name of the identity that turns before into after, or "" when no single one does."""
+    written_out = set(primes_before) ^ set(primes_after)
+    if before is after:
+        if written_out:
+            return derivative_identity(sorted(written_out)[0])
+        return "the same expression"
+    for name, variable in variables.items():
+        unfolded = E.substitute(before, variable, definitions[name])
+        if unfolded is after or _same(unfolded, after):
+            return f"the definition of {name}"
+        folded = E.substitute(after, variable, definitions[name])
+        if folded is before or _same(folded, before):
+            return f"the definition of {name}, folded back"
+    p, q = _differing(before, after)
+    found = _rewrites(p, q) or _rewrites(q, p)
+    if found:
+        return found
+    if written_out and _same(before, after):
+        return derivative_identity(sorted(written_out)[0])
+    return ""

@@ -1,0 +1,454 @@
+"""Checking a whole proof, link by link: ``check_proof(steps, f, wrt, where=...)``.
+
+A proof is a chain of equalities, each step an expression, typed in LaTeX
+(the way the lecture writes it) or as text.  Each consecutive pair is a link,
+judged by ``check.compare`` exactly as ``check`` judges a final answer: the
+later step against the earlier one, after every intermediate (``z``, ``a``,
+``δ``) is replaced by its definition.  The first step may be the derivative
+being proven (``\\frac{\\partial C}{\\partial W}``, ``\\nabla_W C``, ``dC/dW``),
+which stands for the true derivative; when ``f`` and ``wrt`` are given, the
+first and the last step are also judged against it.  The first wrong link
+names the step that breaks and what broke (the diagnoses of ``check``); a
+correct link names, where one rewrite turns one step into the next, the
+identity behind it (``identities``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from . import constructors as C
+from . import expr as E
+from .check import Verdict, compare
+from .dims import vector_length
+from .engine import grad, jacobian
+from .errors import DerivativeError, ParseError
+from .identities import identity_between
+from .latex_reader import LatexReader, read_latex_with_primes
+from .notation import latex_name, latex_text
+from .parse import LATEX_ONLY, declarations, parse
+from .printing import latex, text
+from .proof_text import Piece, chains, derivative_notation
+
+
+@dataclass(frozen=True)
+class Link(Verdict):
+    """One link of a proof: is step ``target`` equal to step ``source`` (None: the
+    true derivative)?  ``identity`` names the rewrite that justifies a correct link."""
+
+    source: int | None = None
+    target: int = 0
+    identity: str = ""
+
+
+@dataclass(frozen=True)
+class ProofStep:
+    """A step as written (intermediates by name), and what it means (all expanded)."""
+
+    written: E.Expr
+    meaning: E.Expr
+    derivative: str = ""  # "∂C/∂W" when the step is the derivative being proven
+    derivative_latex: str = ""
+    primes: tuple[str, ...] = ()
+    chain: int = 0
+
+
+@dataclass(frozen=True)
+class ProofVerdict:
+    """ok, the steps, one verdict per link, the first wrong step and a sentence.
+
+    Steps are numbered from 1 in messages and in the display; ``first_error`` is
+    an index into ``steps`` (so step ``first_error + 1`` in the message).
+    """
+
+    ok: bool
+    steps: tuple[ProofStep, ...]
+    links: tuple[Link, ...]
+    first_error: int | None
+    message: str
+    definitions: dict[str, E.Expr] = field(default_factory=dict, compare=False)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        for index, step in enumerate(self.steps):
+            mark = self._mark(index)
+            shown = step.derivative or text(step.written)
+            lines.append(f"  {index + 1}. {mark} {shown}")
+        for link in self.links:
+            if not link.ok:
+                lines.append(f"     {self._name(link)}: {link.message}")
+        return "\n".join(lines)
+
+    def _name(self, link: Link) -> str:
+        source = "∂" if link.source is None else str(link.source + 1)
+        return f"{source} → {link.target + 1}"
+
+    def _mark(self, index: int) -> str:
+        into = [link for link in self.links if link.target == index]
+        return "✗" if any(not link.ok for link in into) else "✓"
+
+    def _repr_latex_(self) -> str:
+        """Each step typeset, marked ✓ (with the identity that justifies it) or ✗ (with
+        what broke).  Only printed expressions and escaped words reach the TeX."""
+        rows = []
+        for index, step in enumerate(self.steps):
+            shown = step.derivative_latex or latex(step.written)
+            into = [link for link in self.links if link.target == index]
+            wrong = [link for link in into if not link.ok]
+            if wrong:
+                note = r"\color{red}{\times}\ \text{" + latex_text(wrong[0].message) + "}"
+            elif into:
+                words = next((link.identity for link in into if link.identity), "")
+                note = r"\checkmark" + (r"\ \text{" + latex_text(words) + "}" if words else "")
+            else:
+                note = ""
+            relation = "&" if index == 0 or step.chain != self.steps[index - 1].chain else "&="
+            rows.append(rf"{index + 1}.\quad {relation} {shown} && {note}")
+        return "$$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"
+
+
+# -- reading the proof ----------
+@dataclass
+class Reader:
+    """What the proof knows so far: shapes of names, intermediates and their meanings."""
+
+    shapes: dict[str, object]
+    latex: bool
+    source: str = ""
+    definitions: dict[str, E.Expr] = field(default_factory=dict)  # as written
+    variables: dict[str, E.Variable] = field(default_factory=dict)  # intermediates as names
+
+    def read(self, piece: Piece, hint: tuple | None = None) -> tuple[E.Expr, list[str]]:
+        try:
+            return self._read(piece.text, None)
+        except ParseError as error:
+            if hint is not None and "fixes the size" in error.message:
+                try:
+                    return self._read(piece.text, hint)
+                except ParseError:
+                    pass
+            raise self._moved(error, piece) from None
+
+    def _read(self, source: str, hint: tuple | None) -> tuple[E.Expr, list[str]]:
+        if self.latex:
+            expr, primes = read_latex_with_primes(source.strip(), self.shapes, hint)
+        else:
+            expr, primes = parse(source.strip(), self.shapes), []
+        self.learn(expr)
+        return expr, primes
+
+    def _moved(self, error: ParseError, piece: Piece) -> ParseError:
+        """The error at its place in the whole proof."""
+        if not self.source:
+            return error
+        lead = len(piece.text) - len(piece.text.lstrip())
+        return ParseError(error.message, self.source, piece.position + lead + error.position)
+
+    def learn(self, expr: E.Expr) -> None:
+        for name, shape in declarations(expr).items():
+            self.shapes.setdefault(name, shape)
+
+    def is_new_name(self, piece: Piece) -> str:
+        """The name, when piece is a bare name nothing has defined yet."""
+        if self.latex:
+            try:
+                tree = LatexReader(piece.text.strip(), {}).read()
+            except ParseError:
+                return ""
+            node = tree.body
+            name = getattr(node, "id", "") if type(node).__name__ == "Name" else ""
+        else:
+            name = piece.text.strip()
+            name = name if name.isidentifier() else ""
+        return name if name and name not in self.shapes and name not in self.definitions else ""
+
+    def define(self, name: str, meaning: E.Expr) -> None:
+        variable = _variable_like(name, meaning)
+        self.definitions[name] = meaning
+        self.variables[name] = variable
+        self.shapes[name] = declarations(variable)[name]
+
+    def expand(self, expr: E.Expr, keep: str = "") -> E.Expr:
+        """expr with every intermediate (but keep) replaced by its definition; later
+        definitions first, as they are written in terms of earlier ones."""
+        for name in reversed(list(self.definitions)):
+            if name != keep and name in E.variables(expr):
+                expr = E.substitute(expr, self.variables[name], self.definitions[name])
+        return expr
+
+
+def _variable_like(name: str, expr: E.Expr) -> E.Variable:
+    if expr.is_scalar:
+        return C.scalar(name)
+    if expr.is_vector and expr.cols == 1:
+        return C.vector(name, expr.rows)
+    return C.matrix(name, expr.rows, expr.cols)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The derivative being proven: its value, what it is called, and f (for the domain)."""
+
+    value: E.Expr
+    label: str
+    latex: str
+    function: E.Expr
+
+
+def _derivative(
+    reader: Reader, notation: tuple[str, str], f: E.Expr | None, name: str, piece: Piece
+) -> Truth:
+    top, bottom = notation
+    wrt_piece = Piece(bottom, piece.position)
+    variable, _ = reader.read(wrt_piece)
+    if not isinstance(variable, E.Variable):
+        raise ParseError(
+            "check_proof: the variable of a derivative must be a name", reader.source,
+            piece.position,
+        )  # fmt: skip
+    function_name = reader.is_new_name(Piece(top, piece.position)) if top else ""
+    known = top.strip() in reader.definitions or _bare(reader, top) in reader.definitions
+    if f is not None and (function_name or _bare(reader, top) == name) and not known:
+        function, shown = f, function_name or name
+    else:
+        if not top.strip():
+            raise ParseError("check_proof: the derivative of what?", reader.source, piece.position)
+        if function_name:
+            raise ParseError(
+                f"check_proof: {function_name} is not defined: define it in the proof "
+                f"({function_name} = …), pass it in where=, or pass f",
+                reader.source,
+                piece.position,
+            )
+        written, _ = reader.read(Piece(top, piece.position))
+        function = reader.expand(written, keep=variable.name)
+        shown = _bare(reader, top) or text(written)
+    function = reader.expand(function, keep=variable.name)
+    if variable.name not in E.variables(function):
+        value = C.zeros(*variable.shape) if function.is_scalar else None
+        if value is None:
+            raise DerivativeError(f"check_proof: {shown} does not depend on {variable.name}")
+    elif function.is_scalar:
+        value = grad(function, variable)
+    elif vector_length(function.shape) is not None and vector_length(variable.shape) is not None:
+        value = jacobian(function, variable)
+    else:
+        raise DerivativeError(
+            f"check_proof: ∂{shown}/∂{variable.name} is not a matrix (the function must be a "
+            "scalar, or it and the variable vectors)"
+        )
+    label = f"∂{shown}/∂{variable.name}"
+    top_latex = latex_name(shown) if shown.isidentifier() else latex(function)
+    kind = "vector" if variable.is_vector and not variable.is_scalar else variable.kind
+    shown_latex = rf"\frac{{\partial {top_latex}}}{{\partial {latex_name(variable.name, kind)}}}"
+    return Truth(reader.expand(value), label, shown_latex, reader.expand(function))
+
+
+def _bare(reader: Reader, source: str) -> str:
+    """The name source spells, if it is one name (defined or not)."""
+    if not source.strip():
+        return ""
+    if reader.latex:
+        try:
+            node = LatexReader(source.strip(), {}).read().body
+        except ParseError:
+            return ""
+        return str(getattr(node, "id", "")) if type(node).__name__ == "Name" else ""
+    return source.strip() if source.strip().isidentifier() else ""
+
+
+# -- checking ----------
+def check_proof(
+    steps: object,
+    f: object = None,
+    wrt: object = None,
+    *,
+    where: Mapping[str, object] | None = None,
+    name: str = "f",
+    shapes: Mapping[str, object] | None = None,
+    seed: int = 0,
+) -> ProofVerdict:
+    """Is every step of a proof equal to the one before it? See the module's docstring.
+
+    steps: a list of expressions (or texts), or the whole proof as one text or LaTeX.
+    f, wrt: the function and variable being differentiated, when the proof is a
+    derivative (or the first step says so, ∂C/∂W, with C defined in the proof).
+    where: intermediates the proof uses, name → expression or text.
+    shapes: declarations for names that f does not fix (text proofs without f).
+    """
+    declared: dict[str, object] = dict(shapes or {})
+    if isinstance(f, str):
+        f = parse(f, declared)
+    if f is not None:
+        f = E.as_expr(f, "check_proof")
+        declared.update(declarations(f))
+    is_latex = isinstance(steps, str) and LATEX_ONLY.search(steps) is not None
+    reader = Reader(declared, is_latex, steps if isinstance(steps, str) else "")
+    for key, value in (where or {}).items():
+        meaning = value if isinstance(value, E.Expr) else None
+        if meaning is None:
+            if not isinstance(value, str):
+                raise ParseError(f"check_proof: where[{key!r}] must be an expression or text")
+            syntax = "latex" if LATEX_ONLY.search(value) else "auto"
+            meaning = parse(value, reader.shapes, syntax=syntax)
+        reader.learn(meaning)
+        reader.define(key, meaning)
+    variable = _wrt(wrt, f)
+    given_truth = _given_truth(reader, f, variable, name)
+    written_chains = _chains(steps, is_latex)
+    proof_steps: list[ProofStep] = []
+    links: list[Link] = []
+    context = [given_truth.function] if given_truth else []
+    for number, chain in enumerate(written_chains):
+        chain_steps = _read_chain(reader, chain, f, name, number)
+        if not chain_steps:
+            continue
+        base = len(proof_steps)
+        proof_steps.extend(step for step, _ in chain_steps)
+        truth = next((t for _, t in chain_steps if t is not None), None)
+        local = [truth.function] if truth else context
+        if given_truth and chain_steps[0][1] is None:
+            links.append(_link(reader, given_truth, proof_steps, None, base, local, seed))
+        for index in range(base + 1, len(proof_steps)):
+            links.append(_link(reader, None, proof_steps, index - 1, index, local, seed))
+        last = len(proof_steps) - 1
+        if given_truth and last > base:
+            links.append(_link(reader, given_truth, proof_steps, None, last, local, seed))
+    if not proof_steps:
+        raise ParseError("check_proof: the proof has no chain of steps to check (only definitions)")
+    return _verdict(proof_steps, links, reader)
+
+
+def _wrt(wrt: object, f: E.Expr | None) -> E.Variable | None:
+    if wrt is None:
+        return None
+    if isinstance(wrt, E.Variable):
+        return wrt
+    if isinstance(wrt, str) and f is not None and wrt in E.variables(f):
+        return E.variables(f)[wrt]
+    raise ParseError(f"check_proof: wrt must be a variable of f, got {wrt!r}")
+
+
+def _given_truth(reader: Reader, f: E.Expr | None, x: E.Variable | None, name: str) -> Truth | None:
+    if f is None or x is None:
+        return None
+    if f.is_scalar:
+        value = grad(f, x)
+    elif vector_length(f.shape) is not None and vector_length(x.shape) is not None:
+        value = jacobian(f, x)
+    else:
+        raise DerivativeError("check_proof: f must be a scalar, or f and wrt vectors")
+    kind = "vector" if x.is_vector and not x.is_scalar else x.kind
+    shown = rf"\frac{{\partial {latex_name(name)}}}{{\partial {latex_name(x.name, kind)}}}"
+    return Truth(reader.expand(value), f"∂{name}/∂{x.name}", shown, reader.expand(f))
+
+
+def _chains(steps: object, is_latex: bool) -> list[list[Piece | E.Expr]]:
+    if isinstance(steps, str):
+        return [list[Piece | E.Expr](chain.pieces) for chain in chains(steps, is_latex)]
+    if not isinstance(steps, Sequence) or not steps:
+        raise ParseError("check_proof: steps must be a list of expressions, or the proof as text")
+    return [[s if isinstance(s, E.Expr) else Piece(_as_text(s), 0) for s in steps]]
+
+
+def _as_text(step: object) -> str:
+    if not isinstance(step, str):
+        raise ParseError(f"check_proof: a step must be an expression or text, got {step!r}")
+    return step
+
+
+def _read_chain(
+    reader: Reader, chain: list, f: E.Expr | None, name: str, number: int
+) -> list[tuple[ProofStep, Truth | None]]:
+    """The chain's steps; a chain that names something new (z = W x + b) defines it,
+    and one that names it and goes on (δ = ∂C/∂z = …) defines it and is checked."""
+    pieces = list(chain)
+    label = ""
+    if isinstance(pieces[0], Piece) and len(pieces) >= 2:
+        label = reader.is_new_name(pieces[0]) if derivative_notation(
+            pieces[0].text, reader.latex
+        ) is None else ""  # fmt: skip
+    if label:
+        pieces = pieces[1:]
+    out: list[tuple[ProofStep, Truth | None]] = []
+    hint: tuple | None = None
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, E.Expr):
+            reader.learn(piece)
+            out.append((ProofStep(piece, reader.expand(piece), chain=number), None))
+            hint = piece.shape
+            continue
+        notation = derivative_notation(piece.text, reader.latex) if index == 0 else None
+        if notation is not None:
+            truth = _derivative(reader, notation, f, name, piece)
+            step = ProofStep(
+                truth.value, truth.value, truth.label, truth.latex, chain=number
+            )  # fmt: skip
+            out.append((step, truth))
+            hint = truth.value.shape
+            continue
+        written, primes = reader.read(piece, hint)
+        out.append(
+            (ProofStep(written, reader.expand(written), "", "", tuple(primes), number), None)
+        )
+        hint = written.shape
+    if label:
+        reader.define(label, out[0][0].meaning)
+        if len(out) == 1:  # a definition: nothing to check
+            return []
+    return out
+
+
+def _link(
+    reader: Reader,
+    truth: Truth | None,
+    steps: list[ProofStep],
+    source: int | None,
+    target: int,
+    context: list[E.Expr],
+    seed: int,
+) -> Link:
+    after = steps[target]
+    if source is None:
+        assert truth is not None
+        reference, label = truth.value, truth.label
+    else:
+        reference, label = steps[source].meaning, f"step {source + 1}"
+    verdict = compare(after.meaning, reference, label, context=context, seed=seed)
+    message = verdict.message.replace("your result", f"step {target + 1}").replace(
+        "your answer", f"step {target + 1}"
+    )
+    identity = ""
+    if verdict.ok and source is not None:
+        before = steps[source]
+        if before.derivative:
+            identity = "the chain rule of Jacobians"
+        else:
+            identity = identity_between(
+                before.written, after.written, reader.definitions, reader.variables,
+                before.primes, after.primes,
+            )  # fmt: skip
+    return Link(
+        verdict.ok, message, verdict.method, verdict.diagnosis, verdict.counterexample,
+        source, target, identity,
+    )  # fmt: skip
+
+
+def _verdict(steps: list[ProofStep], links: list[Link], reader: Reader) -> ProofVerdict:
+    wrong = sorted((link for link in links if not link.ok), key=lambda link: link.target)
+    if not wrong:
+        count = len([link for link in links if link.source is not None])
+        message = f"correct: every step holds ({count} link{'s' if count != 1 else ''})"
+        return ProofVerdict(True, tuple(steps), tuple(links), None, message, reader.definitions)
+    first = wrong[0]
+    if first.source is None:
+        message = f"step {first.target + 1} is not the derivative: {first.message}"
+    else:
+        message = f"step {first.source + 1} → {first.target + 1} is wrong: {first.message}"
+    return ProofVerdict(
+        False, tuple(steps), tuple(links), first.target, message, reader.definitions
+    )

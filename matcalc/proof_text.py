@@ -1,0 +1,222 @@
+"""A proof as typed: its lines, chains of equalities, and derivative notation.
+
+A proof is LaTeX (an ``align*`` / ``aligned`` body, ``&=`` lines broken by
+``\\\\``, or one line ``a = b = c``) or text in the other syntaxes (one line
+per relation, ``=`` between steps).  This module only cuts the text: each
+chain is a list of pieces of source, with the relation that joined them
+(``=`` or a definition's ``:=`` / ``\\coloneqq``).  Reading the pieces is the
+parser's job; deciding what they mean is ``proof``'s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import ParseError
+
+MAX_PROOF_LENGTH = 100_000
+
+ENVIRONMENT = re.compile(
+    r"\\(?:begin|end)\{(?:align\*?|aligned|equation\*?|gather\*?|gathered|split|eqnarray\*?)\}"
+)
+DISPLAY_MATH = re.compile(r"\\\[|\\\]|\$\$|\$")
+LABELS = re.compile(r"\\(?:nonumber|notag)")
+DEFINE = (r"\coloneqq", ":=", r"\triangleq", r"\equiv", r"\stackrel{\text{def}}{=}")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One side of a relation: its source text and where it starts in the proof."""
+
+    text: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Chain:
+    """a = b = c: the pieces, and whether the first relation was a definition (:=)."""
+
+    pieces: tuple[Piece, ...]
+    defines: bool
+
+
+def _strip_comments(text: str) -> str:
+    """LaTeX comments (% to the end of the line, but not \\%) become spaces, so
+    positions in the proof stay where they were."""
+    return re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group(0)), text)
+
+
+def _blank(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _remarks(line: str) -> str:
+    r"""\quad \text{(chain rule)}, && \text{…}, \tag{…}, \label{…}: remarks, blanked."""
+    out = line
+    for match in re.finditer(r"(\\q?quad|&&|\\tag|\\label|\\text|\\mbox|\\textrm)", line):
+        start = match.start()
+        if match.group(1) in (r"\text", r"\mbox", r"\textrm"):
+            before = out[:start].rstrip()
+            # \text{tr}(A) is a function; a remark stands after \quad, && or at the end
+            if not (before.endswith(("quad", "&&", ",", ".")) or _closes_line(line, start)):
+                continue
+        end = _group_end(line, match.end())
+        if match.group(1) in (r"\quad", r"\qquad", "&&"):
+            following = line[match.end() :].lstrip()
+            if not following.startswith((r"\text", r"\mbox", r"\textrm", "(")):
+                continue
+            end = len(line)  # a remark runs to the end of its line
+        out = out[:start] + " " * (end - start) + out[end:]
+    return out
+
+
+def _closes_line(line: str, start: int) -> bool:
+    end = _group_end(line, line.index("{", start) if "{" in line[start:] else len(line))
+    return not line[end:].strip(" .,")
+
+
+def _group_end(text: str, start: int) -> int:
+    """The index after the {…} group at start (or start, when there is none)."""
+    index = start
+    while index < len(text) and text[index] == " ":
+        index += 1
+    if index >= len(text) or text[index] != "{":
+        return start
+    level = 0
+    for position in range(index, len(text)):
+        if text[position] == "{" and text[position - 1] != "\\":
+            level += 1
+        elif text[position] == "}" and text[position - 1] != "\\":
+            level -= 1
+            if level == 0:
+                return position + 1
+    return len(text)
+
+
+def _relations(line: str, offset: int) -> tuple[list[Piece], bool]:
+    """Cut a line at its top-level = and :=; the line starts with a relation when it
+    continues the previous one (&= ...)."""
+    pieces: list[Piece] = []
+    level, start, defines, index = 0, 0, False, 0
+    first_relation = True
+    while index < len(line):
+        char = line[index]
+        if char in "({[":
+            level += 1
+        elif char in ")}]":
+            level -= 1
+        if level == 0:
+            matched = next((d for d in DEFINE if line.startswith(d, index)), None)
+            if matched is None and char == "=":
+                matched = "="
+            if matched is not None:
+                pieces.append(Piece(line[start:index], offset + start))
+                if first_relation:
+                    defines = matched != "="
+                    first_relation = False
+                index += len(matched)
+                start = index
+                continue
+        index += 1
+    pieces.append(Piece(line[start:], offset + start))
+    return pieces, defines
+
+
+def chains(text: str, latex: bool) -> list[Chain]:
+    """The proof's chains of equalities, in order."""
+    if len(text) > MAX_PROOF_LENGTH:
+        raise ParseError(
+            f"check_proof: the proof is {len(text)} characters long; at most {MAX_PROOF_LENGTH}"
+        )
+    if latex:
+        text = _blank(_strip_comments(text), ENVIRONMENT)
+        text = _blank(_blank(text, DISPLAY_MATH), LABELS)
+        lines = _split_keeping_positions(text, r"\\\\")
+    else:
+        lines = _split_keeping_positions(text, r"\n|;")
+    found: list[Chain] = []
+    for line, offset in lines:
+        if latex:
+            line = _remarks(line).replace("&", " ")
+        if not line.strip():
+            continue
+        pieces, defines = _relations(line, offset)
+        pieces = [Piece(p.text.rstrip(" .,"), p.position) for p in pieces]
+        if not pieces[0].text.strip():  # "&= c" continues the chain above
+            if not found:
+                raise ParseError(
+                    "check_proof: the proof starts with '=': what is it equal to?", text, offset
+                )
+            previous = found.pop()
+            found.append(Chain((*previous.pieces, *pieces[1:]), previous.defines))
+        else:
+            found.append(Chain(tuple(pieces), defines))
+    for chain in found:
+        for piece in chain.pieces:
+            if not piece.text.strip():
+                raise ParseError("check_proof: a step is empty", text, piece.position)
+    if not found:
+        raise ParseError("check_proof: the proof is empty")
+    return found
+
+
+def _split_keeping_positions(text: str, separator: str) -> list[tuple[str, int]]:
+    out, start = [], 0
+    for match in re.finditer(separator, text):
+        out.append((text[start : match.start()], start))
+        start = match.end()
+    out.append((text[start:], start))
+    return out
+
+
+# -- derivative notation: ∂C/∂W, \frac{\partial C}{\partial W}, \nabla_W C, dC/dW --
+def derivative_notation(piece: str, latex: bool) -> tuple[str, str] | None:
+    """(the function's source, the variable's source) when piece is a derivative."""
+    text = piece.strip()
+    if not latex:
+        found = re.fullmatch(r"d\s*\(?\s*(.+?)\s*\)?\s*/\s*d\s*([A-Za-z]\w*)", text)
+        return (found.group(1), found.group(2)) if found else None
+    for command in (r"\frac", r"\dfrac", r"\tfrac"):
+        if text.startswith(command):
+            return _fraction(text[len(command) :])
+    if text.startswith(r"\nabla"):
+        rest = text[len(r"\nabla") :].lstrip()
+        if not rest.startswith("_"):
+            return None
+        rest = rest[1:].lstrip()
+        if rest.startswith("{"):
+            end = _group_end(rest, 0)
+            return rest[end:].strip(), rest[1 : end - 1]
+        found = re.match(r"\\?[A-Za-z]+", rest)  # \nabla_W C, \nabla_\theta J
+        if found is None:
+            return None
+        return rest[found.end() :].strip(), found.group(0)
+    found = re.fullmatch(r"\\partial\s*(.+?)\s*/\s*\\partial\s*(.+)", text)
+    if found:
+        return found.group(1), found.group(2)
+    return None
+
+
+def _fraction(rest: str) -> tuple[str, str] | None:
+    end = _group_end(rest, 0)
+    if end == 0:
+        return None
+    numerator = rest[:end].strip()[1:-1].strip()
+    after = rest[end:]
+    end2 = _group_end(after, 0)
+    if end2 == 0:
+        return None
+    denominator = after[:end2].strip()[1:-1].strip()
+    tail = after[end2:].strip()
+    marks = (r"\partial", r"\mathrm{d}", "d")
+    mark = next((m for m in marks if denominator.startswith(m)), None)
+    if mark is None or not numerator.startswith(mark):
+        return None
+    top = numerator[len(mark) :].strip()
+    bottom = denominator[len(mark) :].strip()
+    if not top:  # \frac{\partial}{\partial W} C
+        top, tail = tail, ""
+    if tail:
+        return None
+    return top, bottom
