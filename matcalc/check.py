@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from . import constructors as C
 from . import expr as E
 from . import simplifier as s
 from .canonical import Normalizer, canonical
@@ -291,7 +292,12 @@ def _unknown_names(claim: E.Expr, f: E.Expr) -> str:
 
 
 def compare(
-    claim: E.Expr, truth: E.Expr, label: str, context: list[E.Expr], seed: int = 0
+    claim: E.Expr,
+    truth: E.Expr,
+    label: str,
+    context: list[E.Expr],
+    seed: int = 0,
+    assume: bool = True,
 ) -> Verdict:
     claim = s.simplify(claim)
     exprs = [claim, truth, *context]
@@ -336,7 +342,56 @@ def compare(
     found = _diagnose(claim, truth, label, fits, sample_list, values)
     if found is not None:
         return found
-    return _counterexample(claim, truth, label, sample_list, values)
+    counterexample = _counterexample(claim, truth, label, sample_list, values)
+    assumed = _assumption(claim, truth, label, context, seed) if assume else None
+    if assumed is not None:  # wrong as declared: the numbers that show it come along
+        return Verdict(False, assumed.message, assumed.method, assumed.diagnosis,
+                       counterexample.counterexample)  # fmt: skip
+    return counterexample
+
+
+def _assumptions(*exprs: E.Expr) -> Iterator[tuple[E.Variable, E.Variable, str, str]]:
+    """(variable, the same with a property, the property in words, how to declare it)
+    for each square matrix not declared symmetric and each vector not declared a
+    probability vector."""
+    found: dict[str, E.Variable] = {}
+    for e in exprs:
+        found.update(E.variables(e))
+    for name, var in sorted(found.items()):
+        if var.kind == "matrix" and var.rows == var.cols and not var.symmetric:
+            yield (
+                var, C.matrix(name, var.rows, var.cols, symmetric=True),
+                f"{name} is symmetric",
+                f"mc.matrix({name!r}, {var.rows}, {var.cols}, symmetric=True)",
+            )  # fmt: skip
+        if var.kind == "vector" and var.cols == 1 and not var.probability:
+            yield (
+                var, C.vector(name, var.rows, probability=True),
+                f"{name} is a probability vector (entries ≥ 0 summing to 1)",
+                f"mc.vector({name!r}, {var.rows}, probability=True)",
+            )  # fmt: skip
+
+
+def _assumption(
+    claim: E.Expr, truth: E.Expr, label: str, context: list[E.Expr], seed: int
+) -> Verdict | None:
+    """A claim that holds only under an assumption the variables do not declare says
+    which (2 S x for xᵀ S x holds when S is symmetric)."""
+    for var, assumed, words, declare in _assumptions(claim, truth, *context):
+
+        def swap(e: E.Expr, var: E.Variable = var, assumed: E.Variable = assumed) -> E.Expr:
+            return E.substitute(e, var, assumed)
+
+        verdict = compare(
+            swap(claim), swap(truth), label, [swap(c) for c in context], seed, assume=False
+        )
+        if verdict.ok:
+            message = (
+                f"holds only if {words}: your result equals {label} when {words}, but "
+                f"{var.name} is not declared so (declare it: {declare})"
+            )
+            return Verdict(False, message, verdict.method, "assumption")
+    return None
 
 
 # -- diagnosis ----------
@@ -475,6 +530,14 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
                 f"the factors of {text(node)} are in the wrong order: {text(swapped_t)}",
                 "argument order",
             )
+    if isinstance(node, E.Maximum):  # max(0, u) is relu(u), whose derivative is step(u)
+        for zero, u in (node.args, node.args[::-1]):
+            if isinstance(zero, E.Const) and zero.value == 0:
+                yield (
+                    E.Apply.make("step", u),
+                    f"{text(node)} should be its derivative step({text(u)})",
+                    "function for its derivative",
+                )
     if isinstance(node, E.Apply):
         entry = FUNCTIONS[node.fn]
         if entry.derivative is not None:

@@ -17,13 +17,14 @@ Cookbook §2 and §10):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 
 import sympy
 
 from . import constructors as C
 from . import expr as E
 from .builder import CALLS, prime_call
+from .canonical import canonical
 from .errors import MatcalcError
 from .functions import FUNCTIONS
 from .printing import text
@@ -45,18 +46,22 @@ def _key(e: E.Expr) -> tuple:
             else:
                 items.append(node)
         return (type(e).__name__, tuple(_key(item) for item in items))
-    return (type(e).__name__, e.params, tuple(_key(a) for a in e.args))
+    if isinstance(e, E.Ones) and e.is_vector:  # 𝟏 − a and 1 − a are one step
+        return ("Const", (1,), ())
+    return (type(e).__name__, e.params(), tuple(_key(a) for a in e.args))
 
 
 def _same(a: E.Expr, b: E.Expr) -> bool:
     return a is b or _key(a) == _key(b)
 
 
-def _differing(before: E.Expr, after: E.Expr) -> tuple[E.Expr, E.Expr]:
-    """The smallest pair of subtrees where the two differ, the rest being equal."""
+def _differing(before: E.Expr, after: E.Expr) -> list[tuple[E.Expr, E.Expr]]:
+    """The pairs of subtrees along the path to where the two differ, deepest first
+    (everything beside the path equal), so tr(A B) → tr(B A) is seen at the trace."""
+    path = [(before, after)]
     while (
         type(before) is type(after)
-        and before.params == after.params
+        and before.params() == after.params()
         and len(before.args) == len(after.args)
         and before.args
     ):
@@ -66,7 +71,8 @@ def _differing(before: E.Expr, after: E.Expr) -> tuple[E.Expr, E.Expr]:
         if len(different) != 1:
             break
         before, after = before.args[different[0]], after.args[different[0]]
-    return before, after
+        path.append((before, after))
+    return path[::-1]
 
 
 def _chain(node: E.Expr) -> list[E.Expr]:
@@ -87,8 +93,12 @@ def _transpose_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
     if isinstance(p, E.Transpose):
         inner = p.args[0]
         if isinstance(inner, E.MatMul):
-            a, b = inner.args
-            yield b.T @ a.T, "the transpose of a product, (A B)ᵀ = Bᵀ Aᵀ"
+            factors = _chain(inner)
+            for cut in range(1, len(factors)):
+                left, right = _product(factors[:cut]), _product(factors[cut:])
+                yield right.T @ left.T, "the transpose of a product, (A B)ᵀ = Bᵀ Aᵀ"
+            reversed_factors = [factor.T for factor in factors[::-1]]
+            yield _product(reversed_factors), "the transpose of a product, (A B)ᵀ = Bᵀ Aᵀ"
         if isinstance(inner, E.Add | E.Sub):
             a, b = inner.args
             summed = a.T + b.T if isinstance(inner, E.Add) else a.T - b.T
@@ -110,7 +120,7 @@ def _distributive_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
                 second = build(outer, v) if left else build(v, outer)
                 combined = first + second if isinstance(inner, E.Add) else first - second
                 yield combined, "distributivity, A (B + C) = A B + A C"
-    if isinstance(p, E.Mul):
+    if isinstance(p, E.Mul) and not (p.args[0].is_scalar or p.args[1].is_scalar):
         yield p.args[1] * p.args[0], "⊙ commutes, a ⊙ b = b ⊙ a"
 
 
@@ -135,8 +145,28 @@ def _diagonal_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
             yield x.T @ x, "‖x‖² = xᵀ x"
 
 
+def _small_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
+    if isinstance(p, E.Add) and p.args[0] is p.args[1]:
+        yield 2 * p.args[0], "like terms collected, a + a = 2a"
+    if isinstance(p, E.Sum) and p.axis is None and p.args[0].is_vector:
+        x = p.args[0]
+        yield C.ones(*x.shape).T @ x, "sum(x) = 𝟏ᵀ x"
+    if isinstance(p, E.Transpose) and isinstance(p.args[0], E.Variable) and p.args[0].symmetric:
+        yield p.args[0], f"{p.args[0].name}ᵀ = {p.args[0].name} ({p.args[0].name} is symmetric)"
+    if isinstance(p, E.Inv) and isinstance(p.args[0], E.Transpose):
+        yield C.inv(p.args[0].args[0]).T, "(Xᵀ)⁻¹ = (X⁻¹)ᵀ"
+    if isinstance(p, E.MatMul) and isinstance(p.args[1], E.Identity):
+        yield p.args[0], "A I = A"
+    if isinstance(p, E.MatMul) and isinstance(p.args[0], E.Identity):
+        yield p.args[1], "I A = A"
+    if isinstance(p, E.MatMul) and p.args[0].is_scalar != p.args[1].is_scalar:
+        yield p.args[1] * p.args[0], "a scalar factor commutes"
+    if isinstance(p, E.Mul) and (p.args[0].is_scalar or p.args[1].is_scalar):
+        yield p.args[1] * p.args[0], "a scalar factor commutes"
+
+
 RULES: tuple[Callable[[E.Expr], Iterator[tuple[E.Expr, str]]], ...] = (
-    _transpose_rules, _distributive_rules, _trace_rules, _diagonal_rules,
+    _transpose_rules, _distributive_rules, _trace_rules, _diagonal_rules, _small_rules,
 )  # fmt: skip
 
 
@@ -176,28 +206,44 @@ def _scalar_text(value: sympy.Expr) -> str:
 def identity_between(
     before: E.Expr,
     after: E.Expr,
-    definitions: Mapping[str, E.Expr],
-    variables: Mapping[str, E.Variable],
+    expand: Callable[[E.Expr], E.Expr],
+    intermediates: Collection[str],
     primes_before: tuple[str, ...] = (),
     primes_after: tuple[str, ...] = (),
 ) -> str:
-    """The name of the identity that turns before into after, or "" when no single one does."""
-    written_out = set(primes_before) ^ set(primes_after)
-    if before is after:
-        if written_out:
-            return derivative_identity(sorted(written_out)[0])
-        return "the same expression"
-    for name, variable in variables.items():
-        unfolded = E.substitute(before, variable, definitions[name])
-        if unfolded is after or _same(unfolded, after):
-            return f"the definition of {name}"
-        folded = E.substitute(after, variable, definitions[name])
-        if folded is before or _same(folded, before):
-            return f"the definition of {name}, folded back"
-    p, q = _differing(before, after)
-    found = _rewrites(p, q) or _rewrites(q, p)
-    if found:
-        return found
-    if written_out and _same(before, after):
-        return derivative_identity(sorted(written_out)[0])
-    return ""
+    """The identity that turns before into after, or "" when no single one does.
+
+    expand replaces every intermediate by its definition: when the steps differ
+    only once their definitions are unfolded, the definitions are named too.
+    """
+    notes = [derivative_identity(name) for name in sorted(set(primes_before) ^ set(primes_after))]
+    found = _one_rewrite(before, after)
+    if found is None:
+        used = sorted((set(E.variables(before)) | set(E.variables(after))) & set(intermediates))
+        if used:
+            notes.append(f"the definition of {', '.join(used)}")
+            found = _one_rewrite(expand(before), expand(after))
+    if found is None:
+        return ""
+    return "; ".join(part for part in (found, *notes) if part) or "the same expression"
+
+
+def _one_rewrite(before: E.Expr, after: E.Expr) -> str | None:
+    """ "" when the two are the same tree, the rewrite's name when one turns one into
+    the other, and None when none does."""
+    if _same(before, after):
+        return ""
+    path = _differing(before, after)
+    for p, q in path:
+        found = _rewrites(p, q) or _rewrites(q, p)
+        if found:
+            return found
+    p, q = path[0]
+    return "multiplying out and collecting terms" if _expanded_alike(p, q) else None
+
+
+def _expanded_alike(p: E.Expr, q: E.Expr) -> bool:
+    """Products multiplied out, transposes pushed in, like terms collected: the
+    canonical form, which keeps functions and inverses as they are."""
+    a, b = canonical(p), canonical(q)
+    return a is not None and a is b

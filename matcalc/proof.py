@@ -23,7 +23,7 @@ from . import expr as E
 from .check import Verdict, compare
 from .dims import vector_length
 from .engine import grad, jacobian
-from .errors import DerivativeError, ParseError
+from .errors import DerivativeError, ParseError, ShapeError
 from .identities import identity_between
 from .latex_reader import LatexReader, read_latex_with_primes
 from .notation import latex_name, latex_text
@@ -52,6 +52,7 @@ class ProofStep:
     derivative_latex: str = ""
     primes: tuple[str, ...] = ()
     chain: int = 0
+    source: str = ""  # the step as typed (never printed into TeX)
 
 
 @dataclass(frozen=True)
@@ -123,21 +124,36 @@ class Reader:
     variables: dict[str, E.Variable] = field(default_factory=dict)  # intermediates as names
 
     def read(self, piece: Piece, hint: tuple | None = None) -> tuple[E.Expr, list[str]]:
+        """The piece's expression; a 𝟏 or I whose size nothing in it fixes takes it from
+        the neighbouring step's shape (hint), as it stands or transposed."""
         try:
-            return self._read(piece.text, None)
+            return self._read(piece, None)
         except ParseError as error:
             if hint is not None and "fixes the size" in error.message:
-                try:
-                    return self._read(piece.text, hint)
-                except ParseError:
-                    pass
+                for shape in (hint, hint[::-1]):
+                    try:
+                        return self._read(piece, shape)
+                    except (ParseError, ShapeError):
+                        pass
             raise self._moved(error, piece) from None
 
-    def _read(self, source: str, hint: tuple | None) -> tuple[E.Expr, list[str]]:
-        if self.latex:
+    def is_latex(self, piece: Piece) -> bool:
+        """The whole proof's syntax; a list's steps each say their own."""
+        return self.latex or piece.latex or LATEX_ONLY.search(piece.text) is not None
+
+    def _read(self, piece: Piece, hint: tuple | None) -> tuple[E.Expr, list[str]]:
+        source = piece.text
+        if self.is_latex(piece):
             expr, primes = read_latex_with_primes(source.strip(), self.shapes, hint)
         else:
-            expr, primes = parse(source.strip(), self.shapes), []
+            try:
+                expr, primes = parse(source.strip(), self.shapes), []
+            except ParseError as error:
+                # (A + B)(A + B) is no text syntax's: read it as LaTeX if that can
+                try:
+                    expr, primes = read_latex_with_primes(source.strip(), self.shapes, hint)
+                except ParseError:
+                    raise error from None
         self.learn(expr)
         return expr, primes
 
@@ -154,7 +170,7 @@ class Reader:
 
     def is_new_name(self, piece: Piece) -> str:
         """The name, when piece is a bare name nothing has defined yet."""
-        if self.latex:
+        if self.is_latex(piece):
             try:
                 tree = LatexReader(piece.text.strip(), {}).read()
             except ParseError:
@@ -202,20 +218,27 @@ class Truth:
 def _derivative(
     reader: Reader, notation: tuple[str, str], f: E.Expr | None, name: str, piece: Piece
 ) -> Truth:
-    top, bottom = notation
-    wrt_piece = Piece(bottom, piece.position)
+    top_source, bottom = notation
+    latex_piece = reader.is_latex(piece)
+    top = Piece(top_source, piece.position, latex_piece)
+    wrt_piece = Piece(bottom, piece.position, latex_piece)
+    if reader.is_new_name(wrt_piece):
+        raise ParseError(
+            f"check_proof: {piece.text.strip()}: {bottom.strip()} is not a variable of the proof",
+            reader.source, piece.position,
+        )  # fmt: skip
     variable, _ = reader.read(wrt_piece)
     if not isinstance(variable, E.Variable):
         raise ParseError(
             "check_proof: the variable of a derivative must be a name", reader.source,
             piece.position,
         )  # fmt: skip
-    function_name = reader.is_new_name(Piece(top, piece.position)) if top else ""
-    known = top.strip() in reader.definitions or _bare(reader, top) in reader.definitions
+    function_name = reader.is_new_name(top) if top_source else ""
+    known = _bare(reader, top) in reader.definitions
     if f is not None and (function_name or _bare(reader, top) == name) and not known:
         function, shown = f, function_name or name
     else:
-        if not top.strip():
+        if not top_source.strip():
             raise ParseError("check_proof: the derivative of what?", reader.source, piece.position)
         if function_name:
             raise ParseError(
@@ -224,7 +247,7 @@ def _derivative(
                 reader.source,
                 piece.position,
             )
-        written, _ = reader.read(Piece(top, piece.position))
+        written, _ = reader.read(top)
         function = reader.expand(written, keep=variable.name)
         shown = _bare(reader, top) or text(written)
     function = reader.expand(function, keep=variable.name)
@@ -248,11 +271,12 @@ def _derivative(
     return Truth(reader.expand(value), label, shown_latex, reader.expand(function))
 
 
-def _bare(reader: Reader, source: str) -> str:
-    """The name source spells, if it is one name (defined or not)."""
+def _bare(reader: Reader, piece: Piece) -> str:
+    """The name a piece spells, if it is one name (defined or not)."""
+    source = piece.text
     if not source.strip():
         return ""
-    if reader.latex:
+    if reader.is_latex(piece):
         try:
             node = LatexReader(source.strip(), {}).read().body
         except ParseError:
@@ -370,7 +394,7 @@ def _read_chain(
     label = ""
     if isinstance(pieces[0], Piece) and len(pieces) >= 2:
         label = reader.is_new_name(pieces[0]) if derivative_notation(
-            pieces[0].text, reader.latex
+            pieces[0].text, reader.is_latex(pieces[0])
         ) is None else ""  # fmt: skip
     if label:
         pieces = pieces[1:]
@@ -379,21 +403,32 @@ def _read_chain(
     for index, piece in enumerate(pieces):
         if isinstance(piece, E.Expr):
             reader.learn(piece)
-            out.append((ProofStep(piece, reader.expand(piece), chain=number), None))
+            step = ProofStep(piece, reader.expand(piece), chain=number, source=str(piece))
+            out.append((step, None))
             hint = piece.shape
             continue
-        notation = derivative_notation(piece.text, reader.latex) if index == 0 else None
+        notation = derivative_notation(piece.text, reader.is_latex(piece)) if index == 0 else None
         if notation is not None:
             truth = _derivative(reader, notation, f, name, piece)
             step = ProofStep(
-                truth.value, truth.value, truth.label, truth.latex, chain=number
+                truth.value, truth.value, truth.label, truth.latex, chain=number,
+                source=piece.text.strip(),
             )  # fmt: skip
             out.append((step, truth))
             hint = truth.value.shape
             continue
         written, primes = reader.read(piece, hint)
         out.append(
-            (ProofStep(written, reader.expand(written), "", "", tuple(primes), number), None)
+            (
+                ProofStep(
+                    written,
+                    reader.expand(written),
+                    primes=tuple(primes),
+                    chain=number,
+                    source=piece.text.strip(),
+                ),  # fmt: skip
+                None,
+            )
         )
         hint = written.shape
     if label:
@@ -429,7 +464,7 @@ def _link(
             identity = "the chain rule of Jacobians"
         else:
             identity = identity_between(
-                before.written, after.written, reader.definitions, reader.variables,
+                before.written, after.written, reader.expand, set(reader.definitions),
                 before.primes, after.primes,
             )  # fmt: skip
     return Link(

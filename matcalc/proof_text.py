@@ -31,6 +31,7 @@ class Piece:
 
     text: str
     position: int
+    latex: bool = False  # a piece of a LaTeX step is LaTeX, backslash or not (W_2)
 
 
 @dataclass(frozen=True)
