@@ -94,10 +94,12 @@ def unify(a: Dim, b: Dim, why: str, text: str, position: int) -> None:
     if ra is rb:
         return
     if ra.value is not None and rb.value is not None and ra.value != rb.value:
-        raise ShapeError(
+        error = ShapeError(
             f"{why}: a dimension is {ra.value} ({ra.use}) but {rb.value} ({rb.use}) — "
             f"at position {position} of {text!r}"
         )
+        error.position = position  # type: ignore[attr-defined]  # for a proof's caret
+        raise error
     if ra.value is None:
         ra, rb = rb, ra
     rb.parent = ra  # keep the root that has a known size
@@ -121,6 +123,7 @@ class Builder:
         self.unit = Dim("1", 1, "a scalar")
         self.inferred: dict[int, Dim] = {}  # the size of 𝟏, 0 or I written without one
         self.arity = ARITY
+        self.kinds: dict[str, str] = {}  # the kind of an undeclared name, when the text says
 
     def pos(self, node: ast.AST) -> int:
         offset = getattr(node, "col_offset", 0) or 0
@@ -258,6 +261,12 @@ class Builder:
         if name not in self.variables:
             if name in self.declared:
                 self.variables[name] = self.declared_shape(name)
+            elif self.kinds.get(name) == "vector":  # written bold in LaTeX: b is a vector
+                self.variables[name] = (
+                    Dim(f"rows of {name}", use=f"rows of {name}"),
+                    self.unit,
+                    "vector",
+                )
             elif name[0] in "abcdefg":
                 self.variables[name] = (self.unit, self.unit, "scalar")
             elif name[0].islower():
@@ -484,9 +493,9 @@ class Builder:
             try:
                 built[id(node)] = self._node(node, built, variables)
             except ShapeError as error:
-                raise ShapeError(
-                    f"{error} — at position {self.pos(node)} of {self.text!r}"
-                ) from None
+                located = ShapeError(f"{error} — at position {self.pos(node)} of {self.text!r}")
+                located.position = self.pos(node)  # type: ignore[attr-defined]
+                raise located from None
         return built[id(tree.body)]
 
     def _node(self, node: Checked, built: dict[int, E.Expr], variables) -> E.Expr:

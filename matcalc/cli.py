@@ -1,4 +1,4 @@
-"""The command line: ``matcalc grad|jacobian|hessian|check|code|demo``.
+"""The command line: ``matcalc grad|jacobian|hessian|check|check-proof|code|demo``.
 
 Formulas are read by ``mc.parse`` (numpy-like or MatrixCalculus.org's
 MATLAB-like syntax, never evaluated).  Shapes come from ``--shape`` (``W=m,n``,
@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--claim", required=True, help="your derivative, as a formula")
     check.add_argument("--name", default="f")
+    proof = commands.add_parser(
+        "check-proof", help="check a hand-derived proof step by step", epilog=EPILOG
+    )
+    proof.add_argument("file", help="the proof: .tex, .md (a math block), .txt, or - for stdin")
+    proof.add_argument("--f", dest="function", help="the function the proof differentiates")
+    proof.add_argument("--wrt", help="the variable it differentiates by")
+    proof.add_argument("--where", action="append", metavar="NAME=FORMULA",
+                       help="an intermediate the proof uses (z=W@x+b)")  # fmt: skip
+    proof.add_argument("--shape", action="append", metavar="NAME=SIZES", help="declare a shape")
+    proof.add_argument("--name", default="f")
     code = commands.add_parser("code", help="numpy code for the value and gradient", epilog=EPILOG)
     _common(code)
     commands.add_parser("demo", help="the main demo: derive, write up, compile, train")
@@ -89,6 +99,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         from .demo import main
 
         return main()
+    if args.command == "check-proof":
+        return _check_proof(args)
     shapes = _shapes(args.shape)
     f, syntax = parse_with_syntax(args.expr, shapes, args.syntax)
     x = _variable(f, args.wrt, args.command)
@@ -144,11 +156,51 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
     return 0
 
 
+def _check_proof(args) -> int:
+    """Each step with ✓ or ✗ and what broke; exit 0 only when every step holds."""
+    from pathlib import Path
+
+    from .proof import check_proof
+    from .proof_text import MAX_PROOF_LENGTH, proof_in_document
+
+    if args.file == "-":
+        source, suffix = sys.stdin.read(MAX_PROOF_LENGTH + 1), ".txt"
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise MatcalcError(f"check-proof: no such file: {args.file}")
+        if path.stat().st_size > 4 * MAX_PROOF_LENGTH:
+            raise MatcalcError(f"check-proof: {args.file} is too large for a proof")
+        try:
+            source, suffix = path.read_text(encoding="utf-8"), path.suffix.lower()
+        except UnicodeDecodeError:
+            raise MatcalcError(f"check-proof: {args.file} is not UTF-8 text") from None
+    shapes = _shapes(args.shape)
+    f = parse(args.function, shapes) if args.function else None
+    if args.wrt and f is None:
+        raise MatcalcError("check-proof: --wrt needs --f (the function it differentiates)")
+    wrt = _variable(f, args.wrt, "check-proof") if f is not None and args.wrt else None
+    where: dict[str, object] = {}
+    for spec in args.where or []:
+        name, sep, formula = spec.partition("=")
+        if not sep or not name.strip():
+            raise ParseError(f"--where takes NAME=FORMULA (z=W@x+b), got {spec!r}")
+        where[name.strip()] = formula
+    verdict = check_proof(
+        proof_in_document(source, suffix), f, wrt, where=where, name=args.name, shapes=shapes
+    )
+    print(verdict)
+    return 0 if verdict.ok else 1
+
+
 def format_error(error: Exception) -> str:
     """One line, plus a caret line under the position for a parse error."""
     if isinstance(error, ParseError) and error.text:
+        line, column, number = error.line()
         prefix = f"matcalc: {error.message.removeprefix('parse: ')}: "
-        return f"{prefix}{error.text}\n{' ' * (len(prefix) + error.position)}^"
+        if "\n" in error.text:  # a proof: the message, then its line and a caret
+            return f"{prefix.rstrip(': ')} (line {number}):\n  {line}\n  {' ' * column}^"
+        return f"{prefix}{line}\n{' ' * (len(prefix) + column)}^"
     return f"matcalc: {str(error).splitlines()[0]}"
 
 

@@ -45,9 +45,23 @@ class ParseError(MatcalcError, ValueError):
     def __str__(self) -> str:
         if not self.text:
             return self.message
-        line = self.text if len(self.text) <= 200 else self.text[:200] + "…"
-        caret = " " * min(self.position, 200) + "^"
-        return f"{self.message} (at position {self.position})\n  {line}\n  {caret}"
+        line, column, number = self.line()
+        where = f"line {number}, " if "\n" in self.text else ""
+        return f"{self.message} ({where}at position {self.position})\n  {line}\n  {' ' * column}^"
+
+    def line(self) -> tuple[str, int, int]:
+        """The line of text with the problem (at most 200 characters around it), the
+        caret's column in it, and the line's number from 1."""
+        position = max(0, min(self.position, len(self.text)))
+        start = self.text.rfind("\n", 0, position) + 1
+        end = self.text.find("\n", position)
+        line = self.text[start : end if end >= 0 else len(self.text)]
+        column = position - start
+        if column > 150:  # keep the caret on screen
+            line, column = "…" + line[column - 100 :], 101
+        if len(line) > 200:
+            line = line[:200] + "…"
+        return line, column, self.text.count("\n", 0, start) + 1
 
 
 class LatexError(MatcalcError, RuntimeError):

@@ -37,7 +37,7 @@ from __future__ import annotations
 import ast
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -74,6 +74,7 @@ FONTS = {
     r"\mathbf", r"\boldsymbol", r"\bm", r"\vec", r"\mathit", r"\mathrm", r"\mathsf",
     r"\text", r"\textrm", r"\textit", r"\operatorname", r"\operatorname*", r"\mathbb",
 }  # fmt: skip
+BOLD = {r"\mathbf", r"\boldsymbol", r"\bm", r"\vec"}  # a bold lowercase name is a vector
 VARIANT_GREEK = {r"\varepsilon": "epsilon", r"\varphi": "phi", r"\vartheta": "theta"}
 GREEK_NAMES = (
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho tau "
@@ -180,6 +181,7 @@ class LatexReader:
         self.depth = 0
         self.bars: list[str] = []  # open | and ‖, innermost last: the next one closes
         self.primes: list[str] = []  # f′ written as a prime, by function name (for proofs)
+        self.bold: dict[str, int] = {}  # lowercase names written bold (vectors), and where
 
     # -- tokens ----------
     def peek(self, ahead: int = 0) -> Token:
@@ -351,7 +353,7 @@ class LatexReader:
         reader.text, reader.shapes = self.text, self.shapes
         reader.tokens = [*tokens, Token("end", "", tokens[-1].position + 1)]
         reader.index, reader.depth, reader.bars = 0, self.depth + 1, []
-        reader.primes = self.primes
+        reader.primes, reader.bold = self.primes, self.bold
         if reader.depth > MAX_DEPTH:
             raise self.fail(f"the formula is nested too deeply (at most {MAX_DEPTH} levels)")
         return reader
@@ -485,7 +487,10 @@ class LatexReader:
             return self.sized("eye", token)
         if not word or not (word[0].isalpha() and all(c.isalnum() for c in word)):
             raise self.fail(f"{font}{{{word}}} is not a name", token)
-        return self.name(word, token)
+        named = self.name(word, token)
+        if font in BOLD and word[0].islower() and isinstance(named, ast.Name):
+            self.bold.setdefault(named.id, token.position)
+        return named
 
     def sized(self, function: str, token: Token) -> ast.expr:
         """𝟏, 0 and I: size inferred, or given as a subscript (𝟏_n, I_3)."""
@@ -594,11 +599,16 @@ def _index(script: str) -> str:
     return re.sub(r"\\(?:mathrm|text|textrm|mathit|mathbf|rm)|[{}]", "", script)
 
 
-def default_shapes(tree: ast.AST, shapes: Mapping[str, object]) -> dict[str, object]:
-    """Lowercase Greek names other than δ are scalars unless declared (η, λ, α)."""
+def default_shapes(
+    tree: ast.AST, shapes: Mapping[str, object], bold: Collection[str] = ()
+) -> dict[str, object]:
+    """Lowercase Greek names other than δ are scalars unless declared (η, λ, α) or
+    written bold (𝛉, a vector)."""
     out = dict(shapes)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in out and not node.id.isascii():
+        if isinstance(node, ast.Name) and node.id not in out and node.id not in bold:
+            if node.id.isascii():
+                continue
             head = node.id[0]
             if head.islower() and head not in VECTOR_GREEK:
                 out[node.id] = ()
@@ -661,7 +671,18 @@ def read_latex_with_primes(
     text = _screen(text)
     reader = LatexReader(text, dict(shapes or {}))
     tree = reader.read()
-    builder = LatexBuilder(text, default_shapes(tree, shapes or {}), result)
+    builder = LatexBuilder(text, default_shapes(tree, shapes or {}, reader.bold), result)
+    for name, position in reader.bold.items():
+        declared = (shapes or {}).get(name)
+        if declared is None:
+            builder.kinds[name] = "vector"
+        elif declared in ((), "", "scalar"):
+            raise ParseError(
+                f"parse: {name} is written bold, as a vector, but it is declared a scalar; "
+                "declare its shape (b=m) or write it plain",
+                text,
+                position,
+            )
     builder.check(tree)
     builder.infer(tree)
     return builder.build(tree), reader.primes

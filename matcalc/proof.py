@@ -78,7 +78,8 @@ class ProofVerdict:
         for index, step in enumerate(self.steps):
             mark = self._mark(index)
             shown = step.derivative or text(step.written)
-            lines.append(f"  {index + 1}. {mark} {shown}")
+            why = next((k.identity for k in self.links if k.target == index and k.identity), "")
+            lines.append(f"  {index + 1}. {mark} {shown}" + (f"    [{why}]" if why else ""))
         for link in self.links:
             if not link.ok:
                 lines.append(f"     {self._name(link)}: {link.message}")
@@ -128,6 +129,13 @@ class Reader:
         the neighbouring step's shape (hint), as it stands or transposed."""
         try:
             return self._read(piece, None)
+        except ShapeError as error:  # a step whose shapes do not fit is wrong right there
+            message = str(error).split(" — at position")[0]
+            where = getattr(error, "position", 0)
+            raise self._moved(
+                ParseError(f"check_proof: this step does not fit together: {message}", "", where),
+                piece,
+            ) from None
         except ParseError as error:
             if hint is not None and "fixes the size" in error.message:
                 for shape in (hint, hint[::-1]):
@@ -160,7 +168,7 @@ class Reader:
     def _moved(self, error: ParseError, piece: Piece) -> ParseError:
         """The error at its place in the whole proof."""
         if not self.source:
-            return error
+            return ParseError(error.message, piece.text, error.position)
         lead = len(piece.text) - len(piece.text.lstrip())
         return ParseError(error.message, self.source, piece.position + lead + error.position)
 
@@ -183,6 +191,8 @@ class Reader:
         return name if name and name not in self.shapes and name not in self.definitions else ""
 
     def define(self, name: str, meaning: E.Expr) -> None:
+        if name in E.variables(meaning):
+            raise ParseError(f"check_proof: {name} is defined in terms of itself")
         variable = _variable_like(name, meaning)
         self.definitions[name] = meaning
         self.variables[name] = variable
@@ -371,12 +381,13 @@ def _given_truth(reader: Reader, f: E.Expr | None, x: E.Variable | None, name: s
     return Truth(reader.expand(value), f"∂{name}/∂{x.name}", shown, reader.expand(f))
 
 
-def _chains(steps: object, is_latex: bool) -> list[list[Piece | E.Expr]]:
+def _chains(steps: object, is_latex: bool) -> list[tuple[list[Piece | E.Expr], bool]]:
+    """Each chain's pieces, and whether its first relation was a definition (:=)."""
     if isinstance(steps, str):
-        return [list[Piece | E.Expr](chain.pieces) for chain in chains(steps, is_latex)]
+        return [(list(chain.pieces), chain.defines) for chain in chains(steps, is_latex)]
     if not isinstance(steps, Sequence) or not steps:
         raise ParseError("check_proof: steps must be a list of expressions, or the proof as text")
-    return [[s if isinstance(s, E.Expr) else Piece(_as_text(s), 0) for s in steps]]
+    return [([s if isinstance(s, E.Expr) else Piece(_as_text(s), 0) for s in steps], False)]
 
 
 def _as_text(step: object) -> str:
@@ -386,18 +397,32 @@ def _as_text(step: object) -> str:
 
 
 def _read_chain(
-    reader: Reader, chain: list, f: E.Expr | None, name: str, number: int
+    reader: Reader, chain: tuple[list, bool], f: E.Expr | None, name: str, number: int
 ) -> list[tuple[ProofStep, Truth | None]]:
-    """The chain's steps; a chain that names something new (z = W x + b) defines it,
-    and one that names it and goes on (δ = ∂C/∂z = …) defines it and is checked."""
-    pieces = list(chain)
-    label = ""
-    if isinstance(pieces[0], Piece) and len(pieces) >= 2:
-        label = reader.is_new_name(pieces[0]) if derivative_notation(
-            pieces[0].text, reader.is_latex(pieces[0])
-        ) is None else ""  # fmt: skip
+    """The chain's steps.  A chain that names something new (z = W x + b, z := …)
+    defines it; one that names it and goes on (δ = ∂C/∂z = …) defines it and is
+    checked; one that restates a definition (z = W x + b, z known) is checked
+    against it and, when it agrees, is not a step."""
+    pieces, defines = list(chain[0]), chain[1]
+    label = restated = ""
+    head = pieces[0]
+    if isinstance(head, Piece) and len(pieces) >= 2:
+        if derivative_notation(head.text, reader.is_latex(head)) is None:
+            label = reader.is_new_name(head)
+            restated = "" if label else _bare(reader, head)
+            if restated and restated not in reader.definitions:
+                if defines:
+                    raise ParseError(
+                        f"check_proof: {restated} is a variable; it cannot be defined",
+                        reader.source, head.position,
+                    )  # fmt: skip
+                restated = ""
     if label:
         pieces = pieces[1:]
+    if restated and len(pieces) == 2:
+        meaning = reader.expand(reader.read(pieces[1])[0])
+        if compare(meaning, reader.definitions[restated], restated, context=[]).ok:
+            return []  # z = W x + b, said again: it holds, and is no step
     out: list[tuple[ProofStep, Truth | None]] = []
     hint: tuple | None = None
     for index, piece in enumerate(pieces):

@@ -221,3 +221,31 @@ def _fraction(rest: str) -> tuple[str, str] | None:
     if tail:
         return None
     return top, bottom
+
+
+# -- a proof inside a document: .tex, .md, .txt ----------
+MATH_BLOCKS = (
+    re.compile(r"\\begin\{(align\*?|aligned|equation\*?|gather\*?)\}(.*?)\\end\{\1\}", re.S),
+    re.compile(r"\$\$(.*?)\$\$", re.S),
+    re.compile(r"\\\[(.*?)\\\]", re.S),
+)
+MARKDOWN_MATH = re.compile(r"```math\s*\n(.*?)```", re.S)
+
+
+def proof_in_document(text: str, suffix: str) -> str:
+    """The proof a file holds: a Markdown file's math blocks (```math or $$), a LaTeX
+    file's display math (align*, aligned, equation*, \\[ \\], $$), one chain per
+    block; a file with no math blocks is the proof itself."""
+    blocks: list[str] = []
+    if suffix == ".md":
+        blocks = [m.group(1) for m in MARKDOWN_MATH.finditer(text)]
+    if not blocks and suffix in (".md", ".tex"):
+        body = text
+        if r"\begin{document}" in body:
+            body = body.split(r"\begin{document}", 1)[1].split(r"\end{document}", 1)[0]
+        found = sorted(
+            (m.start(), m.group(m.lastindex or 0)) for pattern in MATH_BLOCKS
+            for m in pattern.finditer(body)
+        )  # fmt: skip
+        blocks = [block for _, block in found]
+    return r" \\ ".join(block.strip() for block in blocks) if blocks else text
