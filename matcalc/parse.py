@@ -31,7 +31,7 @@ MAX_LENGTH = 10_000
 
 MATLAB_ONLY = re.compile(r"'|\.\*|\./|\.\^|\^")
 NUMPY_ONLY = re.compile(r"@|\*\*|\.T\b")
-LATEX_ONLY = re.compile(r"[\\{}]")
+LATEX_ONLY = re.compile(r"[\\{}&]")
 
 
 def _screen(text: object) -> str:

@@ -93,24 +93,36 @@ class ProofVerdict:
         into = [link for link in self.links if link.target == index]
         return "✗" if any(not link.ok for link in into) else "✓"
 
-    def _repr_latex_(self) -> str:
-        """Each step typeset, marked ✓ (with the identity that justifies it) or ✗ (with
-        what broke).  Only printed expressions and escaped words reach the TeX."""
+    def _rows(self) -> list[str]:
+        """One align row per step: the step typeset, then ✓ with the identity that
+        justifies it or × with what broke.  Only printed expressions and escaped words
+        reach the TeX, never the text as typed."""
         rows = []
         for index, step in enumerate(self.steps):
             shown = step.derivative_latex or latex(step.written)
             into = [link for link in self.links if link.target == index]
             wrong = [link for link in into if not link.ok]
             if wrong:
-                note = r"\color{red}{\times}\ \text{" + latex_text(wrong[0].message) + "}"
+                note = r"\times\ \text{" + latex_text(wrong[0].message) + "}"
             elif into:
                 words = next((link.identity for link in into if link.identity), "")
                 note = r"\checkmark" + (r"\ \text{" + latex_text(words) + "}" if words else "")
             else:
                 note = ""
-            relation = "&" if index == 0 or step.chain != self.steps[index - 1].chain else "&="
-            rows.append(rf"{index + 1}.\quad {relation} {shown} && {note}")
-        return "$$\\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$$"
+            first = index == 0 or step.chain != self.steps[index - 1].chain
+            relation = "&" if first else "&="
+            rows.append(rf"\text{{{index + 1}.}}\quad {relation} {shown} && {note}")
+        return rows
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's display: each step typeset and marked."""
+        return "$$\\begin{aligned}" + r" \\ ".join(self._rows()) + r"\end{aligned}$$"
+
+    def section(self) -> str:
+        """The proof as a section of a LaTeX document (``document.write_document``)."""
+        verdict = latex_text(self.message)
+        body = " \\\\\n".join(self._rows())
+        return f"\\section*{{Proof}}\n{verdict}\n\\begin{{align*}}\n{body}\n\\end{{align*}}\n"
 
 
 # -- reading the proof ----------
@@ -261,6 +273,15 @@ def _derivative(
         function = reader.expand(written, keep=variable.name)
         shown = _bare(reader, top) or text(written)
     function = reader.expand(function, keep=variable.name)
+    if variable.name in reader.definitions and variable.name not in E.variables(function):
+        # ∂C/∂z with C given over W, x, b: z's definition, where C has it, is z
+        function = E.substitute(function, reader.expand(variable), variable)
+        if variable.name not in E.variables(function):
+            raise DerivativeError(
+                f"check_proof: {shown} is not written in terms of {variable.name} "
+                f"({variable.name} = {text(reader.expand(variable))} does not occur in it): "
+                f"define {shown} in the proof in terms of {variable.name}"
+            )
     if variable.name not in E.variables(function):
         value = C.zeros(*variable.shape) if function.is_scalar else None
         if value is None:
@@ -343,14 +364,19 @@ def check_proof(
             continue
         base = len(proof_steps)
         proof_steps.extend(step for step, _ in chain_steps)
-        truth = next((t for _, t in chain_steps if t is not None), None)
+        truth = chain_steps[0][1]
         local = [truth.function] if truth else context
-        if given_truth and chain_steps[0][1] is None:
+        if given_truth and truth is None:
             links.append(_link(reader, given_truth, proof_steps, None, base, local, seed))
         for index in range(base + 1, len(proof_steps)):
             links.append(_link(reader, None, proof_steps, index - 1, index, local, seed))
         last = len(proof_steps) - 1
-        if given_truth and last > base:
+        # the last step against the derivative f and wrt name (not δ = ∂C/∂z's chain)
+        proves_it = truth is None or (
+            given_truth is not None
+            and (truth.value is given_truth.value or truth.label == given_truth.label)
+        )
+        if given_truth and proves_it and last > base:
             links.append(_link(reader, given_truth, proof_steps, None, last, local, seed))
     if not proof_steps:
         raise ParseError("check_proof: the proof has no chain of steps to check (only definitions)")

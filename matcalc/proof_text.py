@@ -189,10 +189,11 @@ def derivative_notation(piece: str, latex: bool) -> tuple[str, str] | None:
         if rest.startswith("{"):
             end = _group_end(rest, 0)
             return rest[end:].strip(), rest[1 : end - 1]
-        found = re.match(r"\\?[A-Za-z]+", rest)  # \nabla_W C, \nabla_\theta J
+        found = re.match(r"\\?[A-Za-z]+\s*", rest)  # \nabla_W C, \nabla_\theta J
         if found is None:
             return None
-        return rest[found.end() :].strip(), found.group(0)
+        end = _group_end(rest, found.end()) if found.group(0).startswith("\\") else found.end()
+        return rest[end:].strip(), rest[:end].strip()  # \nabla_\mathbf{b} C
     found = re.fullmatch(r"\\partial\s*(.+?)\s*/\s*\\partial\s*(.+)", text)
     if found:
         return found.group(1), found.group(2)
