@@ -17,7 +17,7 @@ Cookbook §2 and §10):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import sympy
 
@@ -207,21 +207,27 @@ def identity_between(
     before: E.Expr,
     after: E.Expr,
     expand: Callable[[E.Expr], E.Expr],
-    intermediates: Collection[str],
+    intermediates: Mapping[str, str],
     primes_before: tuple[str, ...] = (),
     primes_after: tuple[str, ...] = (),
 ) -> str:
     """The identity that turns before into after, or "" when no single one does.
 
-    expand replaces every intermediate by its definition: when the steps differ
+    intermediates maps each intermediate's name to how it is shown (∂C/∂a for a
+    derivative standing in a step).  expand replaces every intermediate by its
+    definition: when the steps differ
     only once their definitions are unfolded, the definitions are named too.
     """
     notes = [derivative_identity(name) for name in sorted(set(primes_before) ^ set(primes_after))]
     found = _one_rewrite(before, after)
     if found is None:
         used = sorted((set(E.variables(before)) | set(E.variables(after))) & set(intermediates))
-        if used:
-            notes.append(f"the definition of {', '.join(used)}")
+        derivatives = [intermediates[name] for name in used if intermediates[name] != name]
+        defined = [name for name in used if intermediates[name] == name]
+        if derivatives:
+            notes.append(f"{', '.join(derivatives)} worked out")
+        if defined:
+            notes.append(f"the definition of {', '.join(defined)}")
             found = _one_rewrite(expand(before), expand(after))
     if found is None:
         return ""

@@ -216,6 +216,8 @@ class LatexReader:
         body = self.expression()
         if self.peek().kind != "end":
             token = self.peek()
+            if token.value == r"\\":
+                raise self.fail(r"a line break \\ ends a line of a proof, not a formula", token)
             raise self.fail(f"unexpected {token.value!r}", token)
         return ast.Expression(body=body)
 

@@ -26,10 +26,10 @@ from .engine import grad, jacobian
 from .errors import DerivativeError, ParseError, ShapeError
 from .identities import identity_between
 from .latex_reader import LatexReader, read_latex_with_primes
-from .notation import latex_name, latex_text
+from .notation import ATOM, Printed, latex_name, latex_text
 from .parse import LATEX_ONLY, declarations, parse
 from .printing import latex, text
-from .proof_text import Piece, chains, derivative_notation
+from .proof_text import DERIVATIVE_FACTOR, Piece, chains, derivative_factors, derivative_notation
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,25 @@ class ProofVerdict:
     first_error: int | None
     message: str
     definitions: dict[str, E.Expr] = field(default_factory=dict, compare=False)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
         return self.ok
+
+    def _names(self, step: ProofStep, which: int) -> dict[int, Printed]:
+        """A derivative standing in a step prints as itself: ∂C/∂a, \\frac{∂C}{∂a}."""
+        used = E.variables(step.written)
+        return {
+            id(used[name]): Printed(shown[which], ATOM)
+            for name, shown in self.labels.items()
+            if name in used
+        }
 
     def __str__(self) -> str:
         lines = [self.message]
         for index, step in enumerate(self.steps):
             mark = self._mark(index)
-            shown = step.derivative or text(step.written)
+            shown = step.derivative or text(step.written, self._names(step, 0))
             why = next((k.identity for k in self.links if k.target == index and k.identity), "")
             lines.append(f"  {index + 1}. {mark} {shown}" + (f"    [{why}]" if why else ""))
         for link in self.links:
@@ -99,7 +109,7 @@ class ProofVerdict:
         reach the TeX, never the text as typed."""
         rows = []
         for index, step in enumerate(self.steps):
-            shown = step.derivative_latex or latex(step.written)
+            shown = step.derivative_latex or latex(step.written, self._names(step, 1))
             into = [link for link in self.links if link.target == index]
             wrong = [link for link in into if not link.ok]
             if wrong:
@@ -133,8 +143,12 @@ class Reader:
     shapes: dict[str, object]
     latex: bool
     source: str = ""
+    f: E.Expr | None = None  # the function being differentiated, when given
+    name: str = "f"
     definitions: dict[str, E.Expr] = field(default_factory=dict)  # as written
     variables: dict[str, E.Variable] = field(default_factory=dict)  # intermediates as names
+    # how a derivative standing in a step prints: its name → (text, LaTeX)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def read(self, piece: Piece, hint: tuple | None = None) -> tuple[E.Expr, list[str]]:
         """The piece's expression; a 𝟏 or I whose size nothing in it fixes takes it from
@@ -163,6 +177,8 @@ class Reader:
 
     def _read(self, piece: Piece, hint: tuple | None) -> tuple[E.Expr, list[str]]:
         source = piece.text
+        if self.is_latex(piece) and DERIVATIVE_FACTOR.search(source):
+            return self._read_with_derivatives(piece, hint)
         if self.is_latex(piece):
             expr, primes = read_latex_with_primes(source.strip(), self.shapes, hint)
         else:
@@ -175,6 +191,47 @@ class Reader:
                 except ParseError:
                     raise error from None
         self.learn(expr)
+        return expr, primes
+
+    def _read_with_derivatives(self, piece: Piece, hint: tuple | None) -> tuple[E.Expr, list[str]]:
+        """A step with derivatives among its factors (∂C/∂a ⊙ σ′(z), the chain rule
+        ∂C/∂a ∂a/∂z): each is worked out as the first step's is, and stands in the step
+        as a name.  ∂C/∂a of a scalar C is the gradient (a's shape); if the step's
+        products fit only with it as a row (∂C/∂a ∂a/∂z, numerator layout), it is."""
+        text, found = piece.text, list[tuple[str, Truth]]()
+        for match in reversed(list(derivative_factors(text))):
+            start, end, notation = match
+            truth = _derivative(self, notation, Piece(text[start:end], piece.position + start))
+            placeholder = rf"\mathit{{mcderivative{len(found)}}}"
+            text = text[:start] + placeholder.ljust(end - start) + text[end:]
+            found.append((f"mcderivative{len(found)}", truth))
+        for row in (False, True):
+            values = {
+                key: t.value.T if row and t.function.is_scalar and t.value.is_vector else t.value
+                for key, t in found
+            }
+            for key, value in values.items():
+                self.shapes[key] = declarations(_variable_like(key, value))[key]
+            try:
+                expr, primes = read_latex_with_primes(text.strip(), self.shapes, hint)
+                break
+            except ShapeError:
+                if row or not any(t.function.is_scalar for _, t in found):
+                    raise
+            finally:
+                for key in values:
+                    self.shapes.pop(key, None)
+        for key, truth in found:
+            value = values[key]
+            row = value is not truth.value
+            label = truth.label + ("ᵀ" if row else "")
+            shown = (truth.latex + (r"^\top" if row else ""), label)
+            name = next((n for n, s in self.labels.items() if s == (label, shown[0])), "")
+            if not name:  # a name no one types: the display shows ∂C/∂a
+                name = f"mc_derivative_{len(self.labels) + 1}"
+                self.labels[name] = (label, shown[0])
+                self.definitions[name], self.variables[name] = value, _variable_like(name, value)
+            expr = E.substitute(expr, _variable_like(key, value), self.variables[name])
         return expr, primes
 
     def _moved(self, error: ParseError, piece: Piece) -> ParseError:
@@ -235,11 +292,15 @@ class Truth:
     label: str
     latex: str
     function: E.Expr
+    row: bool = False  # ∂C/∂z written as a row (numerator layout), not the gradient
+
+    def as_row(self) -> Truth:
+        """The same derivative in numerator layout: ∂C/∂z is the row zᵀ's shape."""
+        return Truth(self.value.T, self.label + " (as a row)", self.latex, self.function, True)
 
 
-def _derivative(
-    reader: Reader, notation: tuple[str, str], f: E.Expr | None, name: str, piece: Piece
-) -> Truth:
+def _derivative(reader: Reader, notation: tuple[str, str], piece: Piece) -> Truth:
+    f, name = reader.f, reader.name
     top_source, bottom = notation
     latex_piece = reader.is_latex(piece)
     top = Piece(top_source, piece.position, latex_piece)
@@ -292,8 +353,9 @@ def _derivative(
         value = jacobian(function, variable)
     else:
         raise DerivativeError(
-            f"check_proof: ∂{shown}/∂{variable.name} is not a matrix (the function must be a "
-            "scalar, or it and the variable vectors)"
+            f"check_proof: ∂{shown}/∂{variable.name} would be a 3-index tensor ({shown} is not "
+            f"a scalar and {variable.name} not a vector): write that link of the chain rule "
+            "through the error δ, as in ∂C/∂W = δ xᵀ"
         )
     label = f"∂{shown}/∂{variable.name}"
     top_latex = latex_name(shown) if shown.isidentifier() else latex(function)
@@ -342,7 +404,7 @@ def check_proof(
         f = E.as_expr(f, "check_proof")
         declared.update(declarations(f))
     is_latex = isinstance(steps, str) and LATEX_ONLY.search(steps) is not None
-    reader = Reader(declared, is_latex, steps if isinstance(steps, str) else "")
+    reader = Reader(declared, is_latex, steps if isinstance(steps, str) else "", f, name)
     for key, value in (where or {}).items():
         meaning = value if isinstance(value, E.Expr) else None
         if meaning is None:
@@ -366,18 +428,18 @@ def check_proof(
         proof_steps.extend(step for step, _ in chain_steps)
         truth = chain_steps[0][1]
         local = [truth.function] if truth else context
-        if given_truth and truth is None:
-            links.append(_link(reader, given_truth, proof_steps, None, base, local, seed))
+        given = given_truth.as_row() if given_truth and truth and truth.row else given_truth
+        if given and truth is None:
+            links.append(_link(reader, given, proof_steps, None, base, local, seed))
         for index in range(base + 1, len(proof_steps)):
             links.append(_link(reader, None, proof_steps, index - 1, index, local, seed))
         last = len(proof_steps) - 1
         # the last step against the derivative f and wrt name (not δ = ∂C/∂z's chain)
         proves_it = truth is None or (
-            given_truth is not None
-            and (truth.value is given_truth.value or truth.label == given_truth.label)
+            given is not None and (truth.value is given.value or truth.label == given.label)
         )
-        if given_truth and proves_it and last > base:
-            links.append(_link(reader, given_truth, proof_steps, None, last, local, seed))
+        if given and proves_it and last > base:
+            links.append(_link(reader, given, proof_steps, None, last, local, seed))
     if not proof_steps:
         raise ParseError("check_proof: the proof has no chain of steps to check (only definitions)")
     return _verdict(proof_steps, links, reader)
@@ -460,7 +522,7 @@ def _read_chain(
             continue
         notation = derivative_notation(piece.text, reader.is_latex(piece)) if index == 0 else None
         if notation is not None:
-            truth = _derivative(reader, notation, f, name, piece)
+            truth = _derivative(reader, notation, piece)
             step = ProofStep(
                 truth.value, truth.value, truth.label, truth.latex, chain=number,
                 source=piece.text.strip(),
@@ -482,11 +544,28 @@ def _read_chain(
             )
         )
         hint = written.shape
+    first = out[0][1] if out else None
+    rows = [_written_as_row(first, step.written) for step, _ in out[1:]] if first else []
+    if first is not None and rows and all(rows):
+        # Parr & Howard's numerator layout, held to the end: ∂C/∂z = ∂C/∂a ∂a/∂z is a row
+        row = first.as_row()
+        step = ProofStep(row.value, row.value, row.label, row.latex, chain=number,
+                         source=out[0][0].source)  # fmt: skip
+        out[0] = (step, row)
     if label:
         reader.define(label, out[0][0].meaning)
         if len(out) == 1:  # a definition: nothing to check
             return []
     return out
+
+
+def _written_as_row(truth: Truth, following: E.Expr) -> bool:
+    """A step after ∂C/∂z is a row where the gradient is a column."""
+    value = truth.value
+    return (
+        truth.function.is_scalar and value.is_vector and not value.is_scalar
+        and value.cols == 1 and following.shape == (1, value.rows)
+    )  # fmt: skip
 
 
 def _link(
@@ -514,10 +593,10 @@ def _link(
         if before.derivative:
             identity = "the chain rule of Jacobians"
         else:
+            shown = {name: reader.labels.get(name, (name, ""))[0] for name in reader.definitions}
             identity = identity_between(
-                before.written, after.written, reader.expand, set(reader.definitions),
-                before.primes, after.primes,
-            )  # fmt: skip
+                before.written, after.written, reader.expand, shown, before.primes, after.primes
+            )
     return Link(
         verdict.ok, message, verdict.method, verdict.diagnosis, verdict.counterexample,
         source, target, identity,
@@ -529,12 +608,15 @@ def _verdict(steps: list[ProofStep], links: list[Link], reader: Reader) -> Proof
     if not wrong:
         count = len([link for link in links if link.source is not None])
         message = f"correct: every step holds ({count} link{'s' if count != 1 else ''})"
-        return ProofVerdict(True, tuple(steps), tuple(links), None, message, reader.definitions)
+        return ProofVerdict(
+            True, tuple(steps), tuple(links), None, message, reader.definitions, reader.labels
+        )
     first = wrong[0]
     if first.source is None:
         message = f"step {first.target + 1} is not the derivative: {first.message}"
     else:
         message = f"step {first.source + 1} → {first.target + 1} is wrong: {first.message}"
     return ProofVerdict(
-        False, tuple(steps), tuple(links), first.target, message, reader.definitions
-    )
+        False, tuple(steps), tuple(links), first.target, message, reader.definitions,
+        reader.labels,
+    )  # fmt: skip

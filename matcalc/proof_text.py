@@ -250,3 +250,22 @@ def proof_in_document(text: str, suffix: str) -> str:
         )  # fmt: skip
         blocks = [block for _, block in found]
     return r" \\ ".join(block.strip() for block in blocks) if blocks else text
+
+
+DERIVATIVE_FACTOR = re.compile(r"\\[dt]?frac\s*\{\s*\\partial")
+
+
+def derivative_factors(text: str) -> list[tuple[int, int, tuple[str, str]]]:
+    """Where \\frac{\\partial U}{\\partial V} stands inside a step: (start, end, (U, V))."""
+    found = []
+    for match in DERIVATIVE_FACTOR.finditer(text):
+        start = match.start()
+        brace = text.index("{", start)
+        first = _group_end(text, brace)
+        second = _group_end(text, first)
+        if second == first:
+            continue
+        notation = _fraction(text[brace:second])
+        if notation is not None and notation[0]:
+            found.append((start, second, notation))
+    return found

@@ -227,7 +227,7 @@ def test_assumptions_from_the_variables_properties() -> None:
         (r"&= W", "starts with '='"),
         (r"\mathbf{u} = \mathbf{u} + \mathbf{u} \\ \mathbf{u} = \mathbf{u}", "itself"),
         (r"a = W \mathbf{x} \mathbf{x}", "does not fit together"),
-        (r"W = W + \frac{\partial C}{\partial W}", "only as the first step"),
+        (r"W = W + \nabla_W C", "only as the first step"),
     ],
 )
 def test_bad_proofs_say_what_is_wrong(proof: str, words: str) -> None:
