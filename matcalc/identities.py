@@ -210,15 +210,22 @@ def identity_between(
     intermediates: Mapping[str, str],
     primes_before: tuple[str, ...] = (),
     primes_after: tuple[str, ...] = (),
+    values_of: Mapping[str, str] | None = None,
 ) -> str:
     """The identity that turns before into after, or "" when no single one does.
 
-    intermediates maps each intermediate's name to how it is shown (∂C/∂a for a
+    values_of maps a name defined as f(…) (a = σ(z)) to f.  intermediates maps each
+    intermediate's name to how it is shown (∂C/∂a for a
     derivative standing in a step).  expand replaces every intermediate by its
     definition: when the steps differ
     only once their definitions are unfolded, the definitions are named too.
     """
-    notes = [derivative_identity(name) for name in sorted(set(primes_before) ^ set(primes_after))]
+    notes = [
+        derivative_identity(name)
+        for name in sorted(set(primes_before) ^ set(primes_after))
+        # σ′ spelled out on the other side: σ(z), or a name for it (a = σ(z))
+        if _applies(before if name in primes_after else after, name, values_of or {})
+    ]
     found = _one_rewrite(before, after)
     if found is None:
         used = sorted((set(E.variables(before)) | set(E.variables(after))) & set(intermediates))
@@ -232,6 +239,15 @@ def identity_between(
     if found is None:
         return ""
     return "; ".join(part for part in (found, *notes) if part) or "the same expression"
+
+
+def _applies(expr: E.Expr, function: str, values_of: Mapping[str, str]) -> bool:
+    """Does expr apply function, itself or by a name defined as its value?"""
+    return any(
+        (isinstance(node, E.Apply) and node.fn == function)
+        or (isinstance(node, E.Variable) and values_of.get(node.name) == function)
+        for node in E.postorder(expr)
+    )
 
 
 def _one_rewrite(before: E.Expr, after: E.Expr) -> str | None:

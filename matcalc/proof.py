@@ -594,9 +594,15 @@ def _link(
             identity = "the chain rule of Jacobians"
         else:
             shown = {name: reader.labels.get(name, (name, ""))[0] for name in reader.definitions}
+            values_of = {
+                name: meaning.fn
+                for name, meaning in reader.definitions.items()
+                if isinstance(meaning, E.Apply)
+            }
             identity = identity_between(
-                before.written, after.written, reader.expand, shown, before.primes, after.primes
-            )
+                before.written, after.written, reader.expand, shown, before.primes,
+                after.primes, values_of,
+            )  # fmt: skip
     return Link(
         verdict.ok, message, verdict.method, verdict.diagnosis, verdict.counterexample,
         source, target, identity,

@@ -134,3 +134,40 @@ def test_python_dash_m_and_the_readme_examples() -> None:
                 [sys.executable, "-m", "matcalc", *argv], capture_output=True, text=True, cwd=ROOT
             )
             assert (done.stdout + done.stderr).strip() == expected, lines[i]
+
+
+MD_PROOF = """# A proof
+
+```math
+\\nabla_{\\mathbf{x}} f &= A \\mathbf{x} + A^\\top \\mathbf{x} \\\\
+  &= (A + A^\\top) \\mathbf{x}
+```
+"""
+
+
+def test_check_proof_reads_a_markdown_math_block(capsys, tmp_path) -> None:
+    path = tmp_path / "proof.md"
+    path.write_text(MD_PROOF)
+    code, out, _ = run(capsys, "check-proof", str(path), "--f", "x.T@A@x", "--wrt", "x")
+    assert code == 0 and out.startswith("correct: every step holds")
+    assert "✓ (A + Aᵀ) x" in out and "[distributivity" in out
+    path.write_text(MD_PROOF.replace("(A + A^\\top)", "(A - A^\\top)"))
+    code, out, _ = run(capsys, "check-proof", str(path), "--f", "x.T@A@x", "--wrt", "x")
+    assert code == 1 and "step 2 → 3 is wrong" in out and "✗" in out
+
+
+def test_check_proof_text_from_stdin_and_errors(capsys, monkeypatch, tmp_path) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("z := W@x\ndf/dx = W.T@ones(m)\n"))
+    code, out, _ = run(capsys, "check-proof", "-", "--f", "sum(W@x)", "--wrt", "x",
+                       "--shape", "W=m,n")  # fmt: skip
+    assert code == 0, out
+    code, _, err = run(capsys, "check-proof", str(tmp_path / "missing.tex"))
+    assert code == 2 and "no such file" in err
+    code, _, err = run(capsys, "check-proof", str(tmp_path / "missing.tex"), "--wrt", "x")
+    assert code == 2
+    bad = tmp_path / "bad.tex"
+    bad.write_text("\\begin{align*} a &= \\input{x} \\end{align*}")
+    code, _, err = run(capsys, "check-proof", str(bad))
+    assert code == 2 and "\\input is not one the reader knows" in err
