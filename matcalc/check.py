@@ -324,8 +324,8 @@ def compare(
             "shape",
             "shape",
         )
-    claim_form = canonical(claim)
-    if claim_form is not None and claim_form is canonical(truth):
+    claim_form = _bounded(canonical, claim)
+    if claim_form is not None and claim_form is _bounded(canonical, truth):
         return Verdict(
             True, f"correct: your result equals {label} (same canonical form)", "symbolic"
         )
@@ -392,6 +392,14 @@ def _assumption(
             )
             return Verdict(False, message, verdict.method, "assumption")
     return None
+
+
+def _bounded(function: Callable[[E.Expr], E.Expr | None], expr: E.Expr) -> E.Expr | None:
+    """function(expr), or None where the expression is too deep for it (the numbers decide)."""
+    try:
+        return function(expr)
+    except RecursionError:
+        return None
 
 
 # -- diagnosis ----------
@@ -462,7 +470,7 @@ def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, str, str]]:
 def _missing_or_extra(claim, truth, label, fits) -> Verdict | None:
     """Compare the canonical terms: some of the truth's terms absent, or extra ones."""
     normalizer = Normalizer()
-    truth_form, claim_form = canonical(truth), canonical(claim)
+    truth_form, claim_form = _bounded(canonical, truth), _bounded(canonical, claim)
     if truth_form is None or claim_form is None:
         return None  # too large to compare term by term
     truth_terms = {normalizer.key(t): (c, t) for c, t in normalizer.terms(truth_form)}
@@ -484,7 +492,7 @@ def _missing_or_extra(claim, truth, label, fits) -> Verdict | None:
     if surplus and not absent:
         extra = part(claim_terms, surplus)
         if fits(E.Sub.make(claim, extra)):
-            message = f"an extra term: {text(extra)} does not belong in {label}"
+            message = f"an extra term: your result has {text(extra)}, which {label} has not"
             return Verdict(False, message, "numeric", "extra term")
     return None
 

@@ -90,6 +90,7 @@ def _greek(name: str) -> str:
 
 
 GREEK = {"\\" + name: _greek(name) for name in GREEK_NAMES}
+GREEK_OF = {_greek(name): name for name in GREEK_NAMES}  # δ → delta
 GREEK.update({command: _greek(name) for command, name in VARIANT_GREEK.items()})
 
 # functions by their LaTeX command (\sigma, \tanh) and by their name inside
@@ -291,9 +292,11 @@ class LatexReader:
     def power(self) -> ast.expr:
         """power := atom postfix*, postfix := ^{…} (transpose, inverse, exponent)"""
         node = self.atom()
-        while self.at("^"):
+        if self.at("^"):
             caret = self.take()
             node = self.superscript(node, caret)
+            if self.at("^"):
+                raise self.fail("a double superscript: write x^{a b} or (x^a)^b", self.peek())
         if self.at("'"):
             raise self.fail("a prime marks a function's derivative (σ′(z)); x' is not read")
         return node
@@ -324,10 +327,12 @@ class LatexReader:
         if self.at("{"):
             return self.group_tokens()
         self.take()
-        if token.kind == "num" and len(token.value) > 1:  # x^23 is x² 3, as TeX reads it
-            rest = Token("num", token.value[1:], token.position + 1)
-            self.tokens.insert(self.index, rest)
-            return [Token("num", token.value[0], token.position)]
+        if token.kind == "num" and len(token.value) > 1:  # TeX reads x^23 as x² 3: ask
+            raise self.fail(
+                f"write {mark}{{{token.value}}}: TeX reads {mark}{token.value} "
+                f"as {mark}{token.value[0]} followed by {token.value[1:]}",
+                token,
+            )
         if token.value in FONTS:  # ^\mathsf{T}
             inner = self.group_tokens()
             return [
@@ -362,11 +367,21 @@ class LatexReader:
 
     # -- atoms ----------
     def atom(self) -> ast.expr:
+        """One factor; each is a level of nesting (\\sigma \\sigma … x recurses here)."""
         token = self.peek()
+        self.nested(token)
+        try:
+            return self._atom(token)
+        finally:
+            self.depth -= 1
+
+    def _atom(self, token: Token) -> ast.expr:
         if token.kind == "end":
             raise self.fail("the formula ends too early")
         if token.kind == "num":
             self.take()
+            if len(token.value) > 30:
+                raise self.fail("the number is too long (at most 30 digits)", token)
             number = float(token.value) if "." in token.value else int(token.value)
             return _number(number, token.position)
         value = token.value
@@ -395,7 +410,7 @@ class LatexReader:
         inner = self.expression()
         self.bars = saved
         closing = OPENING[opening.value]
-        if not self.at(closing, ")", "]", "}"):
+        if not self.at(closing):
             raise self.fail(f"expected {closing!r} to close the {opening.value!r}", self.peek())
         self.take()
         self.depth -= 1
@@ -414,18 +429,29 @@ class LatexReader:
         self.take()
         self.depth -= 1
         if bar == "|":
-            return _call("abs", [inner], opening.position)
+            bars = _call("abs", [inner], opening.position)
+            bars.bars = "|"  # type: ignore[attr-defined]  # |X| of a matrix is refused
+            return bars
+        which = ""
         if self.at("_"):
             self.take()
             which = "".join(t.value for t in self.script_tokens("_"))
             if which not in ("2", "F"):
                 raise self.fail(f"only the 2-norm and the Frobenius norm are read, not ‖·‖_{which}")
-        return _call("norm", [inner], opening.position)
+        norm = _call("norm", [inner], opening.position)
+        norm.bars = which  # type: ignore[attr-defined]  # ‖A‖₂ of a matrix is refused
+        return norm
 
     def command(self, token: Token) -> ast.expr:
         value = token.value
         if value in (r"\frac", r"\dfrac", r"\tfrac"):
             self.take()
+            if self.at("{") and self.peek(1).value in ("d", r"\mathrm", r"\partial"):
+                if self.peek(1).value != "d" or self._dx_fraction():
+                    raise self.fail(
+                        "a derivative (dC/dx, ∂C/∂x) stands only in a proof's steps "
+                        "(mc.check_proof)", token,
+                    )  # fmt: skip
             numerator = self.argument("numerator")
             denominator = self.argument("denominator")
             return _node(ast.BinOp, token.position, left=numerator, op=ast.Div(), right=denominator)
@@ -451,6 +477,8 @@ class LatexReader:
             return self.apply("logdet", token)
         if value in FUNCTION_COMMANDS:
             self.take()
+            if value == r"\sigma" and ({"σ", "sigma"} & set(self.shapes)):
+                return self.name("σ", token)  # a declared σ is a variable (a variance)
             return self.apply(FUNCTION_COMMANDS[value], token)
         if value in FONTS:
             self.take()
@@ -459,6 +487,14 @@ class LatexReader:
             if value in (r"\operatorname", r"\operatorname*", r"\text", r"\textrm", r"\mathrm"):
                 if word in NAMED_CALLS:
                     return self.apply(NAMED_CALLS[word], token)
+                if word == "d":
+                    raise self.fail("a differential d x is not read; derivatives stand in a "
+                                    "proof's steps (mc.check_proof)", token)  # fmt: skip
+                if value in (r"\operatorname", r"\operatorname*") or (
+                    len(word) > 1 and self.at("(", "[")
+                ):
+                    known = ", ".join(sorted(NAMED_CALLS))
+                    raise self.fail(f"unknown function {word!r} (known: {known})", token)
             if word == "log" and value != r"\mathbf":
                 return self.apply("log", token)
             return self.font_name(word, value, token)
@@ -469,6 +505,8 @@ class LatexReader:
             )
         if value == r"\\":
             raise self.fail(r"a line break \\ ends a line of a proof, not a formula", token)
+        if value in HADAMARD or value in TIMES:
+            raise self.fail(f"{value} needs something on its left", token)
         raise self.fail(f"the command {value} is not one the reader knows", token)
 
     def argument(self, what: str) -> ast.expr:
@@ -481,6 +519,17 @@ class LatexReader:
             self.tokens.insert(self.index, Token("num", token.value[1:], token.position + 1))
             return _number(int(token.value[0]), token.position)
         return self.atom()
+
+    def _dx_fraction(self) -> bool:
+        """{d C}{d x}: the numerator and the denominator both start with d."""
+        tokens = self.tokens[self.index :]
+        level = 0
+        for index, token in enumerate(tokens):
+            level += {"{": 1, "}": -1}.get(token.value, 0) if token.kind == "char" else 0
+            if level == 0:
+                rest = tokens[index + 1 : index + 3]
+                return len(rest) == 2 and rest[0].value == "{" and rest[1].value == "d"
+        return False
 
     def font_name(self, word: str, font: str, token: Token) -> ast.expr:
         if word in ("1", "0") and font in (r"\mathbf", r"\mathbb", r"\boldsymbol", r"\bm"):
@@ -529,7 +578,9 @@ class LatexReader:
                 raise self.fail(
                     f"the subscript of {base} must be an index (a number or a word)", token
                 )
-            name = base + (index if index.isdigit() else "_" + index)
+            name = self.declared_as(base, index)
+        elif base in GREEK_OF:
+            name = self.declared_as(base, "")
         if self.at("^") and self.peek(1).value == "{" and self.peek(2).value in ("(", "["):
             closing = ")" if self.peek(2).value == "(" else "]"
             if self.peek(4).value == closing and self.peek(5).value == "}":
@@ -539,6 +590,16 @@ class LatexReader:
                         self.take()
                     name = name + index
         return _node(ast.Name, token.position, id=name, ctx=ast.Load())
+
+    def declared_as(self, base: str, index: str) -> str:
+        """The name W_1, W_{1} and W^{(1)} spell: W1, or W_1 where only that is declared;
+        δ, or delta where only that is declared (as mc.latex prints delta)."""
+        joined = "" if not index else (index if index.isdigit() else "_" + index)
+        spellings = [base + joined, base + "_" + index if index else base]
+        if base in GREEK_OF:
+            ascii_name = GREEK_OF[base]
+            spellings += [ascii_name + joined, ascii_name + "_" + index if index else ascii_name]
+        return next((n for n in spellings if n in self.shapes), spellings[0])
 
     def apply(self, function: str, token: Token) -> ast.expr:
         """f(x), f′(x), f^2(x), and f x (one factor, when nothing else follows)."""
@@ -553,6 +614,12 @@ class LatexReader:
             if [t.value for t in content] == [r"\prime"]:
                 derivative = True
             else:
+                if content and content[0].value == "-":
+                    raise self.fail(
+                        f"{self.text[token.position : caret.position].strip()}^{{-1}} could mean "
+                        "the inverse function or 1/f: write 1/f(x), or the inverse by name",
+                        caret,
+                    )  # fmt: skip
                 power = self.sub_reader(content, "exponent").read().body
                 power.col_offset = caret.position
         if derivative and self.at("'"):
@@ -647,14 +714,56 @@ class LatexBuilder(Builder):
                 return argument**-1  # a^{-1} of a scalar is 1/a
         made = super()._node(node, built, variables)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            base = built[id(node.left)]
+            base, exponent = built[id(node.left)], built[id(node.right)]
+            if not exponent.is_scalar:
+                raise self.fail(
+                    "an exponent must be a scalar: a layer index is a subscript, "
+                    "\\delta_L or \\delta^{(L)}",
+                    node,
+                )
             if not (base.is_scalar or base.is_vector or getattr(node, "elementwise", False)):
                 raise self.fail(
                     "a power of a matrix: write A A for the matrix power, or A^{\\odot 2} "
                     "for the elementwise one",
                     node,
                 )
+        bars = getattr(node, "bars", None)
+        if bars is not None:
+            inner = built[id(node.args[0])]
+            if bars == "|" and not (inner.is_scalar or inner.is_vector):
+                raise self.fail(
+                    "|X| of a matrix: write \\det X for the determinant, or "
+                    "\\operatorname{abs}(X) for the entries' absolute values",
+                    node,
+                )
+            if bars == "2" and not inner.is_vector:
+                raise self.fail(
+                    "‖A‖₂ of a matrix is the spectral norm, which is not read; ‖A‖_F is the "
+                    "Frobenius norm",
+                    node,
+                )
         return made
+
+    def build(self, tree):
+        """A name whose size the formula set to 1 by itself (z z read as a product of two
+        vectors) is refused: the reading is surely not what was meant."""
+        for name, (rows, cols, kind) in self.variables.items():
+            if name in self.declared or kind == "scalar":
+                continue
+            collapsed = [d for d in (rows, cols) if d is not self.unit and d.find().value == 1]
+            if collapsed and collapsed[0].find() is self.unit.find():
+                raise ParseError(
+                    f"parse: {name} would have to be a {kind} of size 1 for the products to "
+                    "fit (juxtaposition is the matrix product; ⊙ is the elementwise one); "
+                    "declare its shape if that is meant",
+                    self.text,
+                    self.position_of(name),
+                )
+        return super().build(tree)
+
+    def position_of(self, name: str) -> int:
+        found = re.search(re.escape(name), self.text)
+        return found.start() if found else 0
 
 
 def read_latex(

@@ -45,7 +45,6 @@ class Style:
     inverse_transpose: str
     ones_column: str
     ones_row: str
-    ones_matrix: str
     zero: str
     identity: str
     norm: str  # "{0}" is the argument
@@ -71,6 +70,10 @@ class Style:
         if child.text.startswith(self.minus):
             return f"{self.open}{child.text}{self.close}"
         return self.paren(child, PRODUCT)
+
+    def sized(self, token: str, size: object) -> str:
+        """𝟏 or I; in LaTeX with its size, 𝟏_n and I_n, so that it reads back."""
+        return token
 
     def called(self, name: str, argument: str) -> Printed:
         return Printed(self.call.format(name, argument), ATOM)
@@ -185,6 +188,9 @@ def kind_of(expr: E.Expr) -> str:
 
 
 class LatexStyle(Style):
+    def sized(self, token: str, size: object) -> str:
+        return f"{token}_{{{sympy.latex(size)}}}"
+
     calls: ClassVar[dict[type[E.Expr], str]] = {
         E.Trace: r"\operatorname{tr}",
         E.Det: r"\det",
@@ -254,7 +260,6 @@ TEXT = TextStyle(
     inverse_transpose="⁻ᵀ",
     ones_column="𝟏",
     ones_row="𝟏ᵀ",
-    ones_matrix="𝟏𝟏ᵀ",
     zero="0",
     identity="I",
     norm="‖{0}‖",
@@ -272,7 +277,6 @@ LATEX = LatexStyle(
     inverse_transpose=r"^{-\top}",
     ones_column=r"\mathbf{1}",
     ones_row=r"\mathbf{1}^\top",
-    ones_matrix=r"\mathbf{1} \mathbf{1}^\top",
     zero=r"\mathbf{0}",
     identity="I",
     norm=r"\left\lVert {0} \right\rVert",
@@ -293,8 +297,10 @@ def latex_text(words: str) -> str:
     for char in words.replace("\\", "/"):
         if char in _TEXT_MATH:
             out.append(_TEXT_MATH[char])
-        elif char in "_&%#$":
+        elif char in "_&%#${}":
             out.append("\\" + char)
+        elif char in "^~":  # ^^5c would be a backslash to TeX
+            out.append(r"\textasciicircum{}" if char == "^" else r"\textasciitilde{}")
         elif ord(char) < 128:
             out.append(char)
         else:

@@ -149,11 +149,14 @@ def _(node: E.Const, args: list[Printed], ctx: Context) -> Printed:
 
 @show.register
 def _(node: E.Ones, args: list[Printed], ctx: Context) -> Printed:
+    style = ctx.style
     if node.cols == 1:
-        return Printed(ctx.style.ones_column, ATOM)
+        return Printed(style.sized(style.ones_column, node.rows), ATOM)
     if node.rows == 1:
-        return Printed(ctx.style.ones_row, POSTFIX)
-    return Printed(ctx.style.ones_matrix, PRODUCT, "matmul")
+        return Printed(style.sized(style.ones_column, node.cols) + style.transpose, POSTFIX)
+    column = style.sized(style.ones_column, node.rows)
+    row = style.sized(style.ones_column, node.cols) + style.transpose
+    return Printed(f"{column} {row}", PRODUCT, "matmul")
 
 
 @show.register
@@ -163,7 +166,7 @@ def _(node: E.Zero, args: list[Printed], ctx: Context) -> Printed:
 
 @show.register
 def _(node: E.Identity, args: list[Printed], ctx: Context) -> Printed:
-    return Printed(ctx.style.identity, ATOM)
+    return Printed(ctx.style.sized(ctx.style.identity, node.rows), ATOM)
 
 
 @show.register
@@ -221,7 +224,12 @@ def _(node: E.Maximum, args: list[Printed], ctx: Context) -> Printed:
 @show.register
 def _(node: E.Apply, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
-    return ctx.style.function(FUNCTIONS[node.fn], a)
+    entry = FUNCTIONS[node.fn]
+    if entry.text_form.startswith("|") and not (node.is_scalar or node.is_vector):
+        # |A| of a matrix reads as its determinant: the entries' absolute values are abs(A)
+        name = entry.latex if ctx.style is LATEX else entry.name
+        return ctx.style.called(name, a.text)
+    return ctx.style.function(entry, a)
 
 
 @show.register

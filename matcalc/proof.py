@@ -147,6 +147,7 @@ class Reader:
     name: str = "f"
     definitions: dict[str, E.Expr] = field(default_factory=dict)  # as written
     variables: dict[str, E.Variable] = field(default_factory=dict)  # intermediates as names
+    given_label: str = ""  # ∂f/∂x, when f and wrt are given
     # how a derivative standing in a step prints: its name → (text, LaTeX)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -292,11 +293,14 @@ class Truth:
     label: str
     latex: str
     function: E.Expr
+    variable: str = ""
     row: bool = False  # ∂C/∂z written as a row (numerator layout), not the gradient
 
     def as_row(self) -> Truth:
         """The same derivative in numerator layout: ∂C/∂z is the row zᵀ's shape."""
-        return Truth(self.value.T, self.label + " (as a row)", self.latex, self.function, True)
+        return Truth(
+            self.value.T, self.label + " (as a row)", self.latex, self.function, self.variable, True
+        )
 
 
 def _derivative(reader: Reader, notation: tuple[str, str], piece: Piece) -> Truth:
@@ -305,9 +309,12 @@ def _derivative(reader: Reader, notation: tuple[str, str], piece: Piece) -> Trut
     latex_piece = reader.is_latex(piece)
     top = Piece(top_source, piece.position, latex_piece)
     wrt_piece = Piece(bottom, piece.position, latex_piece)
+    if top_source.strip() and not _bare(reader, top):  # ∂(bᵀb)/∂b: the function says b's shape
+        reader.read(top)
     if reader.is_new_name(wrt_piece):
         raise ParseError(
-            f"check_proof: {piece.text.strip()}: {bottom.strip()} is not a variable of the proof",
+            f"check_proof: {piece.text.strip()}: {bottom.strip()} is not a variable of the proof "
+            "(pass f, or declare its shape in shapes=)",
             reader.source, piece.position,
         )  # fmt: skip
     variable, _ = reader.read(wrt_piece)
@@ -361,7 +368,7 @@ def _derivative(reader: Reader, notation: tuple[str, str], piece: Piece) -> Trut
     top_latex = latex_name(shown) if shown.isidentifier() else latex(function)
     kind = "vector" if variable.is_vector and not variable.is_scalar else variable.kind
     shown_latex = rf"\frac{{\partial {top_latex}}}{{\partial {latex_name(variable.name, kind)}}}"
-    return Truth(reader.expand(value), label, shown_latex, reader.expand(function))
+    return Truth(reader.expand(value), label, shown_latex, reader.expand(function), variable.name)
 
 
 def _bare(reader: Reader, piece: Piece) -> str:
@@ -397,6 +404,10 @@ def check_proof(
     where: intermediates the proof uses, name → expression or text.
     shapes: declarations for names that f does not fix (text proofs without f).
     """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ParseError(f"check_proof: name must be an identifier (C, f, loss), got {name!r}")
+    if type(seed) is not int or not 0 <= seed < 2**32:
+        raise ParseError(f"check_proof: seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
     declared: dict[str, object] = dict(shapes or {})
     if isinstance(f, str):
         f = parse(f, declared)
@@ -416,12 +427,14 @@ def check_proof(
         reader.define(key, meaning)
     variable = _wrt(wrt, f)
     given_truth = _given_truth(reader, f, variable, name)
+    reader.given_label = given_truth.label if given_truth else ""
     written_chains = _chains(steps, is_latex)
     proof_steps: list[ProofStep] = []
     links: list[Link] = []
     context = [given_truth.function] if given_truth else []
+    proving = 0  # chains that derive ∂f/∂wrt (when f and wrt are given)
     for number, chain in enumerate(written_chains):
-        chain_steps = _read_chain(reader, chain, f, name, number)
+        chain_steps, statement = _read_chain(reader, chain, number)
         if not chain_steps:
             continue
         base = len(proof_steps)
@@ -429,19 +442,28 @@ def check_proof(
         truth = chain_steps[0][1]
         local = [truth.function] if truth else context
         given = given_truth.as_row() if given_truth and truth and truth.row else given_truth
-        if given and truth is None:
-            links.append(_link(reader, given, proof_steps, None, base, local, seed))
+        # a chain proves ∂f/∂wrt unless it is a statement (z = …) or derives another
+        # variable's derivative (δ = ∂C/∂z = …); one that derives ∂C/∂wrt must have C = f
+        proves = given is not None and not statement
+        if proves and truth is not None:
+            proves = given is not None and truth.variable == given.variable
+        if given is not None and proves:
+            proving += 1
+            if truth is None or truth.value is not given.value:  # ∂C/∂b with C = f: nothing to do
+                links.append(_link(reader, given, proof_steps, None, base, local, seed))
         for index in range(base + 1, len(proof_steps)):
             links.append(_link(reader, None, proof_steps, index - 1, index, local, seed))
         last = len(proof_steps) - 1
-        # the last step against the derivative f and wrt name (not δ = ∂C/∂z's chain)
-        proves_it = truth is None or (
-            given is not None and (truth.value is given.value or truth.label == given.label)
-        )
-        if given and proves_it and last > base:
+        if given is not None and proves and last > base:
             links.append(_link(reader, given, proof_steps, None, last, local, seed))
     if not proof_steps:
         raise ParseError("check_proof: the proof has no chain of steps to check (only definitions)")
+    if given_truth is not None and not proving:
+        derived = ", ".join(s.derivative for s in proof_steps if s.derivative) or "no derivative"
+        links.append(Link(
+            False, f"the proof never derives {given_truth.label}: it derives {derived}",
+            "shape", "wrong derivative", None, None, len(proof_steps) - 1,
+        ))  # fmt: skip
     return _verdict(proof_steps, links, reader)
 
 
@@ -466,7 +488,7 @@ def _given_truth(reader: Reader, f: E.Expr | None, x: E.Variable | None, name: s
         raise DerivativeError("check_proof: f must be a scalar, or f and wrt vectors")
     kind = "vector" if x.is_vector and not x.is_scalar else x.kind
     shown = rf"\frac{{\partial {latex_name(name)}}}{{\partial {latex_name(x.name, kind)}}}"
-    return Truth(reader.expand(value), f"∂{name}/∂{x.name}", shown, reader.expand(f))
+    return Truth(reader.expand(value), f"∂{name}/∂{x.name}", shown, reader.expand(f), x.name)
 
 
 def _chains(steps: object, is_latex: bool) -> list[tuple[list[Piece | E.Expr], bool]]:
@@ -485,8 +507,8 @@ def _as_text(step: object) -> str:
 
 
 def _read_chain(
-    reader: Reader, chain: tuple[list, bool], f: E.Expr | None, name: str, number: int
-) -> list[tuple[ProofStep, Truth | None]]:
+    reader: Reader, chain: tuple[list, bool], number: int
+) -> tuple[list[tuple[ProofStep, Truth | None]], bool]:
     """The chain's steps.  A chain that names something new (z = W x + b, z := …)
     defines it; one that names it and goes on (δ = ∂C/∂z = …) defines it and is
     checked; one that restates a definition (z = W x + b, z known) is checked
@@ -510,7 +532,7 @@ def _read_chain(
     if restated and len(pieces) == 2:
         meaning = reader.expand(reader.read(pieces[1])[0])
         if compare(meaning, reader.definitions[restated], restated, context=[]).ok:
-            return []  # z = W x + b, said again: it holds, and is no step
+            return [], True  # z = W x + b, said again: it holds, and is no step
     out: list[tuple[ProofStep, Truth | None]] = []
     hint: tuple | None = None
     for index, piece in enumerate(pieces):
@@ -546,7 +568,8 @@ def _read_chain(
         hint = written.shape
     first = out[0][1] if out else None
     rows = [_written_as_row(first, step.written) for step, _ in out[1:]] if first else []
-    if first is not None and rows and all(rows):
+    chain_rule = any(set(E.variables(step.written)) & set(reader.labels) for step, _ in out[1:])
+    if first is not None and rows and all(rows) and chain_rule:
         # Parr & Howard's numerator layout, held to the end: ∂C/∂z = ∂C/∂a ∂a/∂z is a row
         row = first.as_row()
         step = ProofStep(row.value, row.value, row.label, row.latex, chain=number,
@@ -555,8 +578,8 @@ def _read_chain(
     if label:
         reader.define(label, out[0][0].meaning)
         if len(out) == 1:  # a definition: nothing to check
-            return []
-    return out
+            return [], True
+    return out, bool(restated)
 
 
 def _written_as_row(truth: Truth, following: E.Expr) -> bool:
@@ -583,6 +606,13 @@ def _link(
         reference, label = truth.value, truth.label
     else:
         reference, label = steps[source].meaning, f"step {source + 1}"
+    unknown = _undefined(after.meaning, context)
+    if unknown:
+        message = (
+            f"step {target + 1} uses {', '.join(unknown)}, which is neither a variable of "
+            f"the function nor defined before it (define it: {unknown[0]} = …)"
+        )
+        return Link(False, message, "shape", "unknown variable", None, source, target)
     verdict = compare(after.meaning, reference, label, context=context, seed=seed)
     message = verdict.message.replace("your result", f"step {target + 1}").replace(
         "your answer", f"step {target + 1}"
@@ -609,11 +639,21 @@ def _link(
     )  # fmt: skip
 
 
+def _undefined(meaning: E.Expr, context: list[E.Expr]) -> list[str]:
+    """Names a step uses that the function does not have (when there is a function)."""
+    if not context:
+        return []
+    known = set().union(*(E.variables(e) for e in context))
+    return sorted(set(E.variables(meaning)) - known)
+
+
 def _verdict(steps: list[ProofStep], links: list[Link], reader: Reader) -> ProofVerdict:
     wrong = sorted((link for link in links if not link.ok), key=lambda link: link.target)
     if not wrong:
         count = len([link for link in links if link.source is not None])
-        message = f"correct: every step holds ({count} link{'s' if count != 1 else ''})"
+        against = next((link for link in links if link.source is None), None)
+        message = f"correct: every step holds ({count} link{'s' if count != 1 else ''}"
+        message += f"; checked against {reader.given_label})" if against else ")"
         return ProofVerdict(
             True, tuple(steps), tuple(links), None, message, reader.definitions, reader.labels
         )

@@ -52,29 +52,41 @@ def _blank(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: " " * len(m.group(0)), text)
 
 
+REMARK_TEXT = (r"\text", r"\mbox", r"\textrm", r"\textit")
+
+
 def _remarks(line: str) -> str:
-    r"""\quad \text{(chain rule)}, && \text{…}, \tag{…}, \label{…}: remarks, blanked."""
-    out = line
-    for match in re.finditer(r"(\\q?quad|&&|\\tag|\\label|\\text|\\mbox|\\textrm)", line):
-        start = match.start()
-        if match.group(1) in (r"\text", r"\mbox", r"\textrm"):
-            before = out[:start].rstrip()
-            # \text{tr}(A) is a function; a remark stands after \quad, && or at the end
-            if not (before.endswith(("quad", "&&", ",", ".")) or _closes_line(line, start)):
-                continue
-        end = _group_end(line, match.end())
-        if match.group(1) in (r"\quad", r"\qquad", "&&"):
-            following = line[match.end() :].lstrip()
-            if not following.startswith((r"\text", r"\mbox", r"\textrm", "(")):
-                continue
-            end = len(line)  # a remark runs to the end of its line
-        out = out[:start] + " " * (end - start) + out[end:]
-    return out
-
-
-def _closes_line(line: str, start: int) -> bool:
-    end = _group_end(line, line.index("{", start) if "{" in line[start:] else len(line))
-    return not line[end:].strip(" .,")
+    r"""Remarks blanked, and nothing else: \quad \text{(chain rule)}, && (\text{…}),
+    \tag{…}, \label{…}, and a \text{…} that ends the line.  What follows a remark
+    on its line is still read (a second claim after \quad \text{and} is checked)."""
+    out = list(line)
+    for match in re.finditer(r"\\q?quad|&&|\\tag|\\label|\\text|\\mbox|\\textrm|\\textit", line):
+        marker, start, index = match.group(0), match.start(), match.end()
+        if marker in (r"\tag", r"\label"):
+            end = _group_end(line, index)
+        elif marker in REMARK_TEXT:
+            end = _group_end(line, index)
+            if line[end:].strip(" .,;") or line[:start].rstrip().endswith(("quad", "&&")):
+                continue  # \text{tr}(A) is a function; a remark after \quad is blanked there
+        else:
+            rest = line[index:]
+            lead = len(rest) - len(rest.lstrip())
+            index += lead
+            opened = line.startswith("(", index)
+            inner = index + 1 if opened else index
+            while inner < len(line) and line[inner] == " ":
+                inner += 1
+            text_marker = next((m for m in REMARK_TEXT if line.startswith(m, inner)), None)
+            if text_marker is None:
+                continue  # \quad as spacing
+            end = _group_end(line, inner + len(text_marker))
+            if opened:
+                close = line.find(")", end)
+                if close < 0 or line[end:close].strip():
+                    continue
+                end = close + 1
+        out[start:end] = " " * (end - start)
+    return "".join(out)
 
 
 def _group_end(text: str, start: int) -> int:

@@ -39,7 +39,7 @@ CASES = [
     (mc.logdet(A), "log det(A)", r"\log\det\left(A\right)"),
     (mc.diag(a), "diag(a)", r"\operatorname{diag}\left(\mathbf{a}\right)"),
     (mc.norm(a), "‖a‖", r"\left\lVert \mathbf{a} \right\rVert"),
-    (mc.ones(n, 1).T @ a, "𝟏ᵀ a", r"\mathbf{1}^\top \mathbf{a}"),
+    (mc.ones(n, 1).T @ a, "𝟏ᵀ a", r"\mathbf{1}_{n}^\top \mathbf{a}"),
     (mc.sum(W, axis=0), "sum(W, axis=0)", r"\mathbf{1}^\top W"),
     (mc.abs(a), "|a|", r"\left|\mathbf{a}\right|"),
     (2 * a - 0.5 * b, "2 a − (1/2) b", r"2 \mathbf{a} - \frac{1}{2} \mathbf{b}"),
