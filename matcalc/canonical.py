@@ -10,6 +10,8 @@ check then compares numbers).  Every rewrite here preserves values.
 
 from __future__ import annotations
 
+import hashlib
+
 import sympy
 
 from . import expr as E
@@ -24,13 +26,18 @@ def _scaled(coef: sympy.Expr, mono: E.Expr) -> E.Expr:
 
 
 def key(expr: E.Expr, memo: dict[int, str]) -> str:
-    """A total order on expressions: a string that spells the structure."""
+    """A total order on expressions: a string that spells the structure, or a digest
+    of that spelling once it is long (a DAG with shared parts would spell out to a
+    string exponential in its depth; the digest keeps every key short)."""
     for node in E.postorder(expr):
         if id(node) in memo:
             continue
         params = ",".join(str(p) for p in node.params())
         children = ",".join(memo[id(c)] for c in node.args)
-        memo[id(node)] = f"{type(node).__name__}[{params}]({children})"
+        spelled = f"{type(node).__name__}[{params}]({children})"
+        if len(spelled) > 160:
+            spelled = "#" + hashlib.blake2b(spelled.encode(), digest_size=12).hexdigest()
+        memo[id(node)] = spelled
     return memo[id(expr)]
 
 

@@ -298,6 +298,7 @@ def compare(
     context: list[E.Expr],
     seed: int = 0,
     assume: bool = True,
+    diagnose: bool = True,
 ) -> Verdict:
     claim = s.simplify(claim)
     exprs = [claim, truth, *context]
@@ -314,7 +315,7 @@ def compare(
         )
 
     if claim.shape != truth.shape:
-        found = _diagnose(claim, truth, label, fits, sample_list, values)
+        found = _diagnose(claim, truth, label, fits, sample_list, values) if diagnose else None
         if found is not None:
             return found
         return Verdict(
@@ -339,6 +340,8 @@ def compare(
                 "branch not reached",
             )
         return Verdict(True, f"correct: your result equals {label} on every test", "numeric")
+    if not diagnose:  # only whether it holds (an assumption being tried)
+        return Verdict(False, "", "numeric")
     found = _diagnose(claim, truth, label, fits, sample_list, values)
     if found is not None:
         return found
@@ -383,8 +386,9 @@ def _assumption(
             return E.substitute(e, var, assumed)
 
         verdict = compare(
-            swap(claim), swap(truth), label, [swap(c) for c in context], seed, assume=False
-        )
+            swap(claim), swap(truth), label, [swap(c) for c in context], seed,
+            assume=False, diagnose=False,
+        )  # fmt: skip
         if verdict.ok:
             message = (
                 f"holds only if {words}: your result equals {label} when {words}, but "
@@ -438,14 +442,19 @@ def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
     for node, fixed_node, message, code in _fixes(claim):
         fixed = _try(E.substitute, claim, node, fixed_node)
         if fixed is not None and fits(fixed):
-            return wrong(message, code)
+            return wrong(message(), code)
     if claim.shape == truth.shape:
         return _missing_or_extra(claim, truth, label, fits)
     return None
 
 
-def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, str, str]]:
-    """(node to replace, its replacement, message, code), for each local correction.
+Message = Callable[[], str]  # a diagnosis's sentence, printed only for the one that fits
+MAX_FIXES = 400  # candidate corrections tried on one claim (bounded work)
+
+
+def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, Message, str]]:
+    """(node to replace, its replacement, message, code), for each local correction,
+    at most MAX_FIXES of them.
 
     A correction applies to every use of a node, and also to each single use
     (σ(z) may be right inside a − y and wrong as the factor next to it).
@@ -454,8 +463,13 @@ def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, str, str]]:
     for node in E.postorder(claim):
         for child in node.args:
             parents.setdefault(id(child), []).append(node)
+    named = named_derivatives(claim)
+    tried = 0
     for node in E.postorder(claim):
-        for candidate, message, code in _node_fixes(node):
+        for candidate, message, code in _node_fixes(node, named):
+            tried += 1
+            if tried > MAX_FIXES:
+                return
             yield node, candidate, message, code
             for parent in parents.get(id(node), []):
                 for index, child in enumerate(parent.args):
@@ -506,17 +520,20 @@ OTHER_PRODUCT: dict[type[E.Expr], tuple[type[E.Expr], str]] = {
 
 def _other_product(
     node: E.Expr, other: type[E.Expr], mistake: str, code: str
-) -> Iterator[tuple[E.Expr, str, str]]:
+) -> Iterator[tuple[E.Expr, Message, str]]:
     """node's operands combined by the other product, in the orientations that fit."""
     a, b = node.args
     for left, right in ((a, b), (E.Transpose.make(a), b), (a, E.Transpose.make(b))):
         candidate = _try(other.make, left, right)
         if candidate is not None:
-            fixed = text(s.simplify(candidate))
-            yield candidate, f"{text(node)} uses {mistake}: {fixed}", code
+
+            def message(candidate: E.Expr = candidate) -> str:
+                return f"{text(node)} uses {mistake}: {text(s.simplify(candidate))}"
+
+            yield candidate, message, code
 
 
-def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
+def _node_fixes(node: E.Expr, named: dict) -> Iterator[tuple[E.Expr, Message, str]]:
     """Local corrections of one node: the mistakes students make."""
     if type(node) in OTHER_PRODUCT and not any(arg.is_scalar for arg in node.args):
         other, mistake = OTHER_PRODUCT[type(node)]
@@ -528,41 +545,41 @@ def _node_fixes(node: E.Expr) -> Iterator[tuple[E.Expr, str, str]]:
         if swapped is not None:
             yield (
                 swapped,
-                f"the factors of {text(node)} are in the wrong order: {text(swapped)}",
+                lambda: f"the factors of {text(node)} are in the wrong order: {text(swapped)}",
                 "argument order",
             )
         swapped_t = _try(lambda: E.MatMul.make(E.Transpose.make(b), E.Transpose.make(a)))
         if swapped_t is not None:
             yield (
                 swapped_t,
-                f"the factors of {text(node)} are in the wrong order: {text(swapped_t)}",
+                lambda: f"the factors of {text(node)} are in the wrong order: {text(swapped_t)}",
                 "argument order",
             )
     if isinstance(node, E.Maximum):  # max(0, u) is relu(u), whose derivative is step(u)
         for zero, u in (node.args, node.args[::-1]):
             if isinstance(zero, E.Const) and zero.value == 0:
-                yield (
-                    E.Apply.make("step", u),
-                    f"{text(node)} should be its derivative step({text(u)})",
-                    "function for its derivative",
-                )
+
+                def to_step(u: E.Expr = u) -> str:
+                    return f"{text(node)} should be its derivative step({text(u)})"
+
+                yield E.Apply.make("step", u), to_step, "function for its derivative"
     if isinstance(node, E.Apply):
         entry = FUNCTIONS[node.fn]
         if entry.derivative is not None:
             prime = entry.derivative(s, node.a, node)
-            shown = TEXT.prime(entry, Printed(text(node.a), ATOM)).text
-            yield (
-                prime,
-                f"{text(node)} should be its derivative {shown}",
-                "function for its derivative",
-            )
-    named = named_derivatives(node).get(id(node))
-    if named is not None:
-        fn, z = named
+
+            def shown_prime() -> str:
+                shown = TEXT.prime(entry, Printed(text(node.a), ATOM)).text
+                return f"{text(node)} should be its derivative {shown}"
+
+            yield prime, shown_prime, "function for its derivative"
+    found = named.get(id(node))
+    if found is not None:
+        fn, z = found
         original = E.Apply.make(fn, z)
         yield (
             original,
-            f"{text(node)} should be {text(original)} itself, not its derivative",
+            lambda: f"{text(node)} should be {text(original)} itself, not its derivative",
             "derivative for the function",
         )
 

@@ -250,7 +250,7 @@ class Reader:
         """The name, when piece is a bare name nothing has defined yet."""
         if self.is_latex(piece):
             try:
-                tree = LatexReader(piece.text.strip(), {}).read()
+                tree = LatexReader(piece.text.strip(), self.shapes).read()
             except ParseError:
                 return ""
             node = tree.body
@@ -378,7 +378,7 @@ def _bare(reader: Reader, piece: Piece) -> str:
         return ""
     if reader.is_latex(piece):
         try:
-            node = LatexReader(source.strip(), {}).read().body
+            node = LatexReader(source.strip(), reader.shapes).read().body
         except ParseError:
             return ""
         return str(getattr(node, "id", "")) if type(node).__name__ == "Name" else ""
