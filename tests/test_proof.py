@@ -263,3 +263,122 @@ def test_the_display_is_typeset_without_user_text(tmp_path) -> None:
         return  # CI installs TeX Live; a machine without it checks the text above
     pdf = write_document([verdict, wrong], tmp_path / "proof.tex", "Proofs")
     assert pdf.stat().st_size > 1000
+
+
+# -- what a hostile review found: each a wrong proof that must not pass ----------
+G = r"(\sigma(W\mathbf{x}+\mathbf{b}) - \mathbf{y}) \odot \sigma'(W\mathbf{x}+\mathbf{b})"
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        r"\nabla_{\mathbf{x}} C = W^\top \left(" + G + r"\right)",  # another variable
+        "dC/dx = W.T @ ((sigmoid(W@x + b) - y)*sigmoid(W@x + b)*(1 - sigmoid(W@x + b)))",
+        r"\mathbf{z} = W\mathbf{x}+\mathbf{b} \\ \frac{\partial C}{\partial W} = "
+        r"((\sigma(\mathbf{z})-\mathbf{y})\odot\sigma'(\mathbf{z}))\mathbf{x}^\top",
+        r"\boldsymbol\delta = \frac{\partial C}{\partial \mathbf{z}} = "
+        r"(\sigma(\mathbf{z}) - \mathbf{y}) \odot \sigma'(\mathbf{z})",
+    ],
+)
+def test_a_proof_of_another_derivative_is_not_accepted(proof: str) -> None:
+    verdict = mc.check_proof(proof, COST, B, where={"z": W @ X + B}, name="C")
+    assert not verdict.ok
+    assert any(link.diagnosis == "wrong derivative" for link in verdict.links), verdict.message
+
+
+@pytest.mark.parametrize("name", ["f", "C"])
+def test_the_proof_cannot_swap_the_function(name: str) -> None:
+    swapped = r"""\mathbf{z}=W\mathbf{x}+\mathbf{b} \\ \mathbf{a}=\sigma(\mathbf{z}) \\
+        C = \sum(\mathbf{a}-\mathbf{y}) \\ \frac{\partial C}{\partial \mathbf{b}} = \sigma'(\mathbf{z})"""
+    assert not mc.check_proof(swapped, COST, B, name=name)
+    by_where = r"\frac{\partial C}{\partial \mathbf{b}} = \sigma'(W\mathbf{x}+\mathbf{b})"
+    assert not mc.check_proof(by_where, COST, B, where={"C": mc.sum(mc.sigmoid(W @ X + B) - Y)})
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        r" \quad\text{and}\quad \frac{\partial C}{\partial W} = \mathbf{b}\mathbf{x}^\top",
+        r" \qquad (\text{chain}) + \mathbf{b}",
+        r" && (\mathbf{y})",
+    ],
+)
+def test_math_after_a_remark_is_still_read(tail: str) -> None:
+    proof = r"\frac{\partial C}{\partial \mathbf{b}} = " + G + tail
+    try:
+        verdict = mc.check_proof(proof, COST, B, name="C")
+    except mc.ParseError:
+        return  # refused: never silently dropped
+    assert not verdict.ok
+
+
+def test_user_text_never_reaches_the_display_raw() -> None:
+    with pytest.raises(mc.ParseError, match="name must be an identifier"):
+        mc.check_proof([mc.sigmoid(W @ X + B) - Y], COST, B, name="f^^5cinput{/etc/passwd}")
+    from matcalc.notation import latex_text
+
+    assert (
+        latex_text("a}{b^^5c~") == r"a\}\{b\textasciicircum{}\textasciicircum{}5c\textasciitilde{}"
+    )
+
+
+def test_undefined_and_contradicted_intermediates_are_named() -> None:
+    undefined = (
+        r"\frac{\partial C}{\partial \mathbf{b}} = (\mathbf{a} - \mathbf{y}) \odot \mathbf{a}"
+    )
+    verdict = mc.check_proof(undefined, COST, B, name="C")
+    assert verdict.links[0].diagnosis == "unknown variable" and "uses a" in verdict.message
+    contradicts = r"\mathbf{z} = W \mathbf{x} \\ \frac{\partial C}{\partial \mathbf{b}} = " + G
+    verdict = mc.check_proof(contradicts, COST, B, where={"z": W @ X + B}, name="C")
+    assert not verdict.ok and verdict.first_error == 1  # the line z = W x, step 1 → 2
+    assert all(link.source is not None for link in verdict.links if link.target <= 1)
+
+
+def test_an_extra_term_is_blamed_on_the_step_that_has_it() -> None:
+    s = "sigmoid(W@x + b)"
+    steps = [f"({s} - y)*{s}", f"({s} - y)*{s} + y"]
+    verdict = mc.check_proof(steps)
+    link = verdict.links[0]
+    assert link.diagnosis == "extra term" and "step 2 has y, which step 1 has not" in link.message
+
+
+def test_bad_keyword_values_are_refused() -> None:
+    for bad in ({"name": 5}, {"name": None}, {"seed": "x"}, {"seed": -1}):
+        with pytest.raises(mc.ParseError):
+            mc.check_proof([B], COST, B, **bad)
+
+
+def test_the_numerator_layout_needs_the_chain_rule_written() -> None:
+    """∂C/∂b as a row is accepted where the chain is worked in numerator layout
+    (∂C/∂a ∂a/∂z …) and is the transpose of the gradient otherwise."""
+    rows = r"""\mathbf{z} = W\mathbf{x} + \mathbf{b} \\ \mathbf{a} = \sigma(\mathbf{z}) \\
+    \frac{\partial C}{\partial \mathbf{b}} &= \frac{\partial C}{\partial \mathbf{a}}
+        \frac{\partial \mathbf{a}}{\partial \mathbf{z}} \frac{\partial \mathbf{z}}{\partial \mathbf{b}} \\
+    &= (\mathbf{a} - \mathbf{y})^\top \operatorname{diag}(\sigma'(\mathbf{z})) I"""
+    assert mc.check_proof(rows, COST, B, name="C")
+    bare = r"\frac{\partial C}{\partial \mathbf{b}} = \left(" + G + r"\right)^\top"
+    verdict = mc.check_proof(bare, COST, B, name="C")
+    assert verdict.links[0].diagnosis == "transpose"
+    with pytest.raises(mc.DerivativeError, match="3-index tensor"):
+        mc.check_proof(
+            r"\frac{\partial C}{\partial W} = \frac{\partial C}{\partial \mathbf{z}} "
+            r"\frac{\partial \mathbf{z}}{\partial W}",
+            COST, W, where={"z": W @ X + B}, name="C",
+        )  # fmt: skip
+
+
+def test_long_and_deep_proofs_are_answered_quickly() -> None:
+    import time
+
+    chain = "".join(
+        rf"\mathbf{{z}}_{{{i + 1}}} &= \sigma(\mathbf{{z}}_{{{i}}}) \odot \mathbf{{z}}_{{{i}}} \\ "
+        for i in range(19)
+    ).replace(r"\mathbf{z}_{0}", r"\mathbf{b}")
+    start = time.perf_counter()
+    verdict = mc.check_proof(
+        chain + r"\frac{\partial C}{\partial \mathbf{b}} = \mathbf{z}_{19}", COST, B
+    )
+    assert not verdict.ok and time.perf_counter() - start < 30  # a hang guard, not a speed goal
+    product = r"\frac{\partial C}{\partial \mathbf{b}} = " + " ".join(["c"] * 1000) + r" \mathbf{b}"
+    verdict = mc.check_proof(product, COST, B, shapes={"c": ()})
+    assert not verdict.ok
