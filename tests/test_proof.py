@@ -289,7 +289,8 @@ def test_a_proof_of_another_derivative_is_not_accepted(proof: str) -> None:
 @pytest.mark.parametrize("name", ["f", "C"])
 def test_the_proof_cannot_swap_the_function(name: str) -> None:
     swapped = r"""\mathbf{z}=W\mathbf{x}+\mathbf{b} \\ \mathbf{a}=\sigma(\mathbf{z}) \\
-        C = \sum(\mathbf{a}-\mathbf{y}) \\ \frac{\partial C}{\partial \mathbf{b}} = \sigma'(\mathbf{z})"""
+        C = \sum(\mathbf{a}-\mathbf{y}) \\
+        \frac{\partial C}{\partial \mathbf{b}} = \sigma'(\mathbf{z})"""
     assert not mc.check_proof(swapped, COST, B, name=name)
     by_where = r"\frac{\partial C}{\partial \mathbf{b}} = \sigma'(W\mathbf{x}+\mathbf{b})"
     assert not mc.check_proof(by_where, COST, B, where={"C": mc.sum(mc.sigmoid(W @ X + B) - Y)})
@@ -353,7 +354,8 @@ def test_the_numerator_layout_needs_the_chain_rule_written() -> None:
     (∂C/∂a ∂a/∂z …) and is the transpose of the gradient otherwise."""
     rows = r"""\mathbf{z} = W\mathbf{x} + \mathbf{b} \\ \mathbf{a} = \sigma(\mathbf{z}) \\
     \frac{\partial C}{\partial \mathbf{b}} &= \frac{\partial C}{\partial \mathbf{a}}
-        \frac{\partial \mathbf{a}}{\partial \mathbf{z}} \frac{\partial \mathbf{z}}{\partial \mathbf{b}} \\
+        \frac{\partial \mathbf{a}}{\partial \mathbf{z}}
+        \frac{\partial \mathbf{z}}{\partial \mathbf{b}} \\
     &= (\mathbf{a} - \mathbf{y})^\top \operatorname{diag}(\sigma'(\mathbf{z})) I"""
     assert mc.check_proof(rows, COST, B, name="C")
     bare = r"\frac{\partial C}{\partial \mathbf{b}} = \left(" + G + r"\right)^\top"
