@@ -27,6 +27,28 @@ from .dims import as_dim
 from .errors import ParseError, ShapeError
 from .functions import CATALOGUE, FUNCTIONS
 
+MAX_LENGTH = 10_000  # characters in one formula
+
+
+def screen(text: object, refused: Mapping[str, str]) -> str:
+    """The text, if it can be a formula: a string, at most MAX_LENGTH characters, ASCII
+    without NUL, none of the characters refused (each with the reason to give)."""
+    if not isinstance(text, str):
+        raise ParseError(f"parse: expected text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"parse: the formula is {len(text)} characters long; at most {MAX_LENGTH}")
+    for position, char in enumerate(text):
+        if char == "\0":
+            raise ParseError("parse: a NUL byte is not allowed", text, position)
+        if ord(char) > 127:
+            raise ParseError(f"parse: only ASCII is allowed, not {char!r}", text, position)
+        if char in refused:
+            raise ParseError(f"parse: {refused[char]}", text, position)
+    if not text.strip():
+        raise ParseError("parse: the formula is empty", text, 0)
+    return text
+
+
 # An ast node the validator has accepted: its type is one of the whitelisted ones,
 # with the fields that type has (a call's func is a Name, a size is a Name or int).
 Checked = Any

@@ -42,11 +42,10 @@ from dataclasses import dataclass
 from typing import cast
 
 from . import expr as E
-from .builder import ARITY, INFERRED_SIZE, Builder, Dim, prime_call, unify
+from .builder import ARITY, INFERRED_SIZE, Builder, Dim, prime_call, screen, unify
 from .errors import ParseError
 from .functions import CATALOGUE, FUNCTIONS
 
-MAX_LENGTH = 10_000
 MAX_DEPTH = 100  # nested groups; deeper text is refused, never recursed into
 
 TOKEN = re.compile(
@@ -115,19 +114,11 @@ class Token:
     position: int
 
 
+REFUSED = {char: f"{char!r} has no place in a formula" for char in "%#$"}
+
+
 def _screen(text: object) -> str:
-    if not isinstance(text, str):
-        raise ParseError(f"parse: expected text, got {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"parse: the formula is {len(text)} characters long; at most {MAX_LENGTH}")
-    for position, char in enumerate(text):
-        if char == "\0" or ord(char) > 127:
-            raise ParseError(f"parse: only ASCII is allowed, not {char!r}", text, position)
-        if char in "%#$":
-            raise ParseError(f"parse: {char!r} has no place in a formula", text, position)
-    if not text.strip():
-        raise ParseError("parse: the formula is empty", text, 0)
-    return text
+    return screen(text, REFUSED)
 
 
 def tokenize(text: str) -> list[Token]:

@@ -23,34 +23,22 @@ import warnings
 from collections.abc import Mapping
 
 from . import expr as E
-from .builder import Builder
+from .builder import Builder, screen
 from .errors import ParseError, ShapeError
 from .latex_reader import read_latex
-
-MAX_LENGTH = 10_000
 
 MATLAB_ONLY = re.compile(r"'|\.\*|\./|\.\^|\^")
 NUMPY_ONLY = re.compile(r"@|\*\*|\.T\b")
 LATEX_ONLY = re.compile(r"[\\{}&]")
 
 
+ONE_LINE = "one formula, on one line"
+REFUSED = {"#": "formulas have no comments; '#' is not allowed", "\n": ONE_LINE, "\r": ONE_LINE,
+           ";": ONE_LINE}  # fmt: skip
+
+
 def _screen(text: object) -> str:
-    if not isinstance(text, str):
-        raise ParseError(f"parse: expected text, got {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"parse: the formula is {len(text)} characters long; at most {MAX_LENGTH}")
-    for position, char in enumerate(text):
-        if char == "\0":
-            raise ParseError("parse: a NUL byte is not allowed", text, position)
-        if ord(char) > 127:
-            raise ParseError(f"parse: only ASCII is allowed, not {char!r}", text, position)
-        if char == "#":
-            raise ParseError("parse: formulas have no comments; '#' is not allowed", text, position)
-        if char in "\n\r;":
-            raise ParseError("parse: one formula, on one line", text, position)
-    if not text.strip():
-        raise ParseError("parse: the formula is empty", text, 0)
-    return text
+    return screen(text, REFUSED)
 
 
 # -- MATLAB-like text to numpy-like text ---------------------------------------------------------
