@@ -23,7 +23,7 @@ import sympy
 from . import constructors as C
 from . import expr as E
 from . import simplifier
-from .dims import as_dim
+from .dims import MAX_SIZE, as_dim
 from .errors import ParseError, ShapeError
 from .functions import CATALOGUE, FUNCTIONS
 
@@ -269,7 +269,9 @@ class Builder:
         sizes = []
         for size in spec:
             size = size.strip() if isinstance(size, str) else size
-            if isinstance(size, str) and size.isdigit():
+            if isinstance(size, str) and size.isascii() and size.isdecimal():
+                if len(size) > 18:
+                    raise ShapeError(f"parse: the shape of {name}: a size is at most {MAX_SIZE}")
                 size = int(size)
             dim = as_dim(size, f"the shape of {name}")
             sizes.append(Dim(str(dim), dim, f"declared for {name}"))

@@ -12,12 +12,11 @@ from . import expr as E
 from .dims import format_shape
 from .errors import DeclarationError, ShapeError
 from .functions import FUNCTIONS
+from .names import checked_name
 
 
 def _name(name: object, what: str) -> str:
-    if not isinstance(name, str) or not name.isidentifier():
-        raise DeclarationError(f"{what}: the name must be an identifier, got {name!r}")
-    return name
+    return checked_name(name, what)
 
 
 NO_PROPERTIES: frozenset[str] = frozenset()

@@ -11,11 +11,13 @@ from typing import TypeAlias
 import sympy
 
 from .errors import DeclarationError, ShapeError
+from .names import checked_name
 
 Dim: TypeAlias = int | sympy.Symbol
 Shape: TypeAlias = tuple[Dim, Dim]
 
 SCALAR_SHAPE: Shape = (1, 1)
+MAX_SIZE = 10**9  # a concrete size; larger ones could not be held anyway
 
 
 def dims(names: str) -> sympy.Symbol | tuple[sympy.Symbol, ...]:
@@ -25,9 +27,7 @@ def dims(names: str) -> sympy.Symbol | tuple[sympy.Symbol, ...]:
     parts = names.replace(",", " ").split()
     if not parts:
         raise DeclarationError("dims: no dimension names given")
-    for part in parts:
-        if not part.isidentifier():
-            raise DeclarationError(f"dims: {part!r} is not a valid dimension name")
+    parts = [checked_name(part, "dims") for part in parts]
     symbols = tuple(sympy.Symbol(p, integer=True, positive=True) for p in parts)
     return symbols[0] if len(symbols) == 1 else symbols
 
@@ -40,10 +40,14 @@ def as_dim(value: object, what: str = "dimension") -> Dim:
         size = int(value)
         if size < 1:
             raise ShapeError(f"{what}: size must be a positive integer, got {size}")
+        if size > MAX_SIZE:
+            raise ShapeError(f"{what}: a size is at most {MAX_SIZE}, got {size}")
         return size
     if isinstance(value, sympy.Symbol):
         if value.is_positive is False or value.is_integer is False:
             raise ShapeError(f"{what}: {value} is not a positive integer dimension")
+        if checked_name(value.name, what) != value.name:  # a dimension is named like a variable
+            return sympy.Symbol(checked_name(value.name, what), integer=True, positive=True)
         return value
     if isinstance(value, str):
         return dims(value) if value.isidentifier() else _bad_size(value, what)

@@ -35,7 +35,7 @@ W = mc.matrix("W", m, n)
         (lambda: mc.matrix("M", 2.5, 2), "matrix M: 2.5 is not a size"),
         (lambda: mc.matrix("M", 2, "not a name"), "matrix M: 'not a name' is not a size"),
         (lambda: mc.matrix("2x", 2, 2), "matrix: the name must be an identifier, got '2x'"),
-        (lambda: mc.dims("n 2m"), "dims: '2m' is not a valid dimension name"),
+        (lambda: mc.dims("n 2m"), "dims: the name must be an identifier, got '2m'"),
     ],
 )
 def test_shape_errors_name_the_operation_and_both_shapes(build, message) -> None:
