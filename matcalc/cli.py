@@ -4,7 +4,10 @@ Formulas are read by ``mc.parse`` (numpy-like or MatrixCalculus.org's
 MATLAB-like syntax, never evaluated).  Shapes come from ``--shape`` (``W=m,n``,
 ``x=n``, ``c=scalar``); otherwise names starting a–g are scalars, h–z vectors
 and A–Z matrices, with sizes inferred from how the formula uses them.
-Exit codes: 0 success, 1 a failed check, 2 a usage, parse or shape error.
+Exit codes: 0 success, 1 a wrong claim or proof (only), 2 bad input (a usage,
+parse, shape or file error: one line on stderr), 3 an unexpected internal error
+(one line; ``--debug`` shows the traceback).  What the terminal shows has its
+control characters escaped.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Sequence
 from . import engine, stepwise
 from . import expr as E
 from .errors import MatcalcError
+from .names import shown
 from .parse import ParseError, declarations, parse, parse_with_syntax
 from .printing import latex, text
 
@@ -51,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="matcalc", description=__doc__.splitlines()[0], epilog=EPILOG
     )
+    top.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     commands = top.add_subparsers(dest="command", required=True)
     kinds = (
         ("grad", "the gradient of a scalar"),
@@ -64,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--latex", nargs="?", const="-", metavar="FILE",
                          help="LaTeX to standard output, or a .tex document to FILE")  # fmt: skip
         sub.add_argument("--pdf", metavar="FILE", help="compile the derivation to a PDF (pdflatex)")
+        sub.add_argument("--force", action="store_true",
+                         help="overwrite a different .tex beside --pdf")  # fmt: skip
         sub.add_argument("--layout", choices=["numerator", "denominator"], default="numerator")
         sub.add_argument("--name", default="f", help="the function's name in the output (f)")
     check = commands.add_parser("check", help="check a hand-derived derivative", epilog=EPILOG)
@@ -115,12 +122,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         from .check import check
 
         verdict = check(claim, f, x, name=args.name)
-        print(("ok: " if verdict.ok else "wrong: ") + verdict.message)
+        say(("ok: " if verdict.ok else "wrong: ") + verdict.message)
         return 0 if verdict.ok else 1
     if args.command == "code":
         from .codegen import standalone_code
 
-        print(standalone_code(f, x))
+        say(standalone_code(f, x))
         return 0
     return _derivative(args, f, x)
 
@@ -144,15 +151,15 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
         if args.command == "jacobian" and f.is_scalar:
             result = engine.jacobian(f, x)
     if args.latex == "-":
-        print(derivation.latex() if args.steps else latex(result))
+        say(derivation.latex() if args.steps else latex(result))
     elif args.steps:
-        print(derivation.text())
+        say(derivation.text())
     else:
-        print(f"{symbol} = {text(result)}")
+        say(f"{symbol} = {text(result)}")
     if args.latex not in (None, "-"):
-        print(f"wrote {derivation.write_tex(args.latex)}")
+        say(f"wrote {derivation.write_tex(args.latex)}")
     if args.pdf:
-        print(f"wrote {derivation.write_pdf(args.pdf)}")
+        say(f"wrote {derivation.write_pdf(args.pdf, force=args.force)}")
     return 0
 
 
@@ -189,8 +196,13 @@ def _check_proof(args) -> int:
     verdict = check_proof(
         proof_in_document(source, suffix), f, wrt, where=where, name=args.name, shapes=shapes
     )
-    print(verdict)
+    say(verdict)
     return 0 if verdict.ok else 1
+
+
+def say(text: object) -> None:
+    """Print for a terminal: control characters escaped (names and paths are data)."""
+    print(shown(str(text)))
 
 
 def format_error(error: Exception) -> str:
@@ -205,11 +217,41 @@ def format_error(error: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """run(argv) with its errors as exit codes: 2 for bad input, 3 for a bug."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     try:
         return run(argv)
     except MatcalcError as error:
-        print(format_error(error), file=sys.stderr)
+        print(shown(format_error(error)), file=sys.stderr)
         return 2
+    except OSError as error:  # an output path that cannot be written, a full disk
+        where = f": {error.filename}" if error.filename else ""
+        print(shown(f"matcalc: {error.strerror or error}{where}"), file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug: one line, not a traceback
+        if debug:
+            raise
+        print(
+            shown(f"matcalc: internal error ({type(error).__name__}: {error}); "
+                  "rerun with --debug for the traceback"),
+            file=sys.stderr,
+        )  # fmt: skip
+        return 3
+
+
+def _printable_streams() -> None:
+    """Output that a narrow terminal encoding (PYTHONIOENCODING=ascii) cannot hold is
+    escaped, not a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -279,6 +279,7 @@ class Derivation:
     def write_tex(self, path: str | Path) -> Path:
         return document.write_tex([self], path, "A derivation by matcalc")
 
-    def write_pdf(self, path: str | Path) -> Path:
-        """Compile with pdflatex; without pdflatex, write the .tex and say so."""
-        return document.write_document([self], path, "A derivation by matcalc")
+    def write_pdf(self, path: str | Path, force: bool = False) -> Path:
+        """Compile with pdflatex; without pdflatex, write the .tex and say so.  A .tex
+        beside the PDF that holds something else is overwritten only with force."""
+        return document.write_document([self], path, "A derivation by matcalc", force)

@@ -34,8 +34,9 @@ def checked_name(name: object, what: str) -> str:
 
 
 def shown(text: str) -> str:
-    """Text for a terminal: control characters (newlines, escape sequences) escaped."""
+    """Text for a terminal: control characters (escape sequences, carriage returns)
+    escaped; the line breaks of a multi-line answer kept."""
     return "".join(
-        char if char.isprintable() or char == " " else char.encode("unicode_escape").decode()
+        char if char.isprintable() or char in " \n" else char.encode("unicode_escape").decode()
         for char in text
     )

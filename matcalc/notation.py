@@ -13,6 +13,7 @@ a quotient, an axis sum, a number), the style has a method for it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
@@ -156,7 +157,34 @@ GREEK = {
     "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
     "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
 }  # fmt: skip
-UNICODE_GREEK = {"δ": "delta", "σ": "sigma", "η": "eta", "λ": "lambda", "θ": "theta"}
+
+
+def _unicode_greek() -> dict[str, str]:
+    found = {}
+    for name in GREEK:
+        case = "CAPITAL" if name[0].isupper() else "SMALL"
+        spelled = "LAMDA" if name.lower() == "lambda" else name.upper()
+        found[unicodedata.lookup(f"GREEK {case} LETTER {spelled}")] = name
+    return found
+
+
+UNICODE_GREEK = _unicode_greek()  # δ → delta, for every letter LaTeX names
+
+
+def _escaped_letters(text: str) -> str:
+    """A name's letters for \\mathit{…}: ASCII as is, Greek by command, any other
+    character by its code point (TeX never sees a user's raw character)."""
+    out = []
+    for char in text:
+        if char.isascii() and (char.isalnum()):
+            out.append(char)
+        elif char == "_":
+            out.append(r"\_")
+        elif char in UNICODE_GREEK:
+            out.append(f"\\{UNICODE_GREEK[char]} ")
+        else:
+            out.append(rf"\text{{U+{ord(char):04X}}}")
+    return "".join(out)
 
 
 def latex_name(name: str, kind: str = "scalar") -> str:
@@ -169,14 +197,18 @@ def latex_name(name: str, kind: str = "scalar") -> str:
     if base in GREEK:
         body = "\\" + base
         body = rf"\boldsymbol{{{body}}}" if kind == "vector" else body
-    elif len(base) == 1:
+    elif len(base) == 1 and base.isascii():
         body = rf"\mathbf{{{base}}}" if kind == "vector" else base
     else:
-        body = rf"\mathbf{{{base}}}" if kind == "vector" else rf"\mathit{{{base}}}"
+        letters = _escaped_letters(base)
+        body = rf"\mathbf{{{letters}}}" if kind == "vector" else rf"\mathit{{{letters}}}"
     if index:
         index = index.lstrip("_")
-        escaped = index.replace("_", "\\_")
-        sub = index if index.isdigit() else rf"\mathrm{{{escaped}}}"
+        sub = (
+            index
+            if index.isdigit() and index.isascii()
+            else rf"\mathrm{{{_escaped_letters(index)}}}"
+        )
         return f"{body}_{{{sub}}}"
     return body
 

@@ -36,6 +36,7 @@ from .dims import format_shape, vector_length
 from .engine import check_variable, dependents, forward_jacobian, jacobian, reverse_sweep
 from .errors import DerivativeError
 from .jacobian import LinearMap
+from .names import checked_name
 from .notation import kind_of, latex_name
 
 # The rule each local Jacobian of the reverse sweep used: (id(node), argument index) → rule.
@@ -188,6 +189,7 @@ def derive(
         raise DerivativeError(
             f"derive: layout must be 'numerator' or 'denominator', got {layout!r}"
         )
+    name = _function_name(name)
     f = E.as_expr(f, "derive")
     if isinstance(x, list | tuple):
         xs = [check_variable("derive", v) for v in x]
@@ -203,6 +205,14 @@ def derive(
             f"and {x.name} is {format_shape(x.shape)}"
         )
     return _derive_jacobian(s.simplify(f), x, layout, name)
+
+
+def _function_name(name: object) -> str:
+    """The function's name in the steps: a name (C, f, loss), or ∇ and one for a
+    gradient's Jacobian (the Hessian's steps)."""
+    if isinstance(name, str) and name.startswith("∇"):
+        return "∇" + checked_name(name[1:], "derive")
+    return checked_name(name, "derive")
 
 
 def _layout_step(layout: str, names: Names, gradient: bool) -> Step:

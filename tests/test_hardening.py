@@ -1,0 +1,163 @@
+"""Issue 13: no user text reaches TeX unescaped, TeX runs caged, names are data,
+bad input is one line and exit code 2, a bug is exit code 3."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+import matcalc as mc
+from matcalc import cli, document
+from matcalc.cli import main
+
+HAS_TEX = shutil.which("pdflatex") is not None
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# -- names ----------
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("class", "keyword"),
+        ("match", "keyword"),
+        ("_private", "start with '_'"),
+        ("x y", "identifier"),
+        ("\\input{/etc/hostname}", "identifier"),
+        ("a" * 65, "at most 64"),
+        (3, "must be text"),
+    ],
+)
+def test_a_name_that_cannot_be_one_is_refused(name, words) -> None:
+    with pytest.raises(mc.DeclarationError, match=words):
+        mc.vector(name, 3)
+    if isinstance(name, str) and " " not in name:
+        with pytest.raises(mc.DeclarationError, match=words):
+            mc.dims(name)
+
+
+def test_names_are_nfkc_normalised_like_python_identifiers() -> None:
+    assert mc.vector("ｔ0", 3) is mc.vector("t0", 3)
+    assert mc.scalar("ｘ") is mc.scalar("x")
+
+
+def test_a_dimension_symbol_is_a_name_too() -> None:
+    hostile = sympy.Symbol(
+        "[__import__('os').system('echo PWNED')+3][0]", integer=True, positive=True
+    )
+    with pytest.raises(mc.DeclarationError, match="identifier"):
+        mc.vector("x", hostile)
+
+
+def test_derivation_names_are_names(tmp_path) -> None:
+    x = mc.vector("x", 3)
+    with pytest.raises(mc.DeclarationError):
+        mc.derive(x.T @ x, x, name=r"\input{/etc/hostname}")
+    with pytest.raises(mc.DeclarationError):
+        mc.derive(x.T @ x, x, name="f}\\def")
+    assert mc.derive(x.T @ x, x, name="loss").title == "∂loss/∂x"
+
+
+def test_every_name_reaches_latex_escaped() -> None:
+    from matcalc.notation import latex_name
+
+    for name in ("ℓ", "xℓ2", "loss_total", "δ2", "Ω"):
+        shown = latex_name(name, "vector")
+        assert shown.isascii() and "{" in shown, shown
+
+
+@pytest.mark.parametrize("size", ["²", "9" * 5000, "-3", "0"])
+def test_bad_declared_sizes_are_one_line(capsys, size: str) -> None:
+    code, _, err = run(capsys, "grad", "x.T@x", "--wrt", "x", "--shape", f"x={size}")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+# -- TeX runs caged ----------
+def _tex(tmp_path: Path, body: str) -> Path:
+    tex = tmp_path / "probe.tex"
+    tex.write_text("\\documentclass{article}\\begin{document}" + body + "\\end{document}\n")
+    return tex
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="CI installs TeX Live; the cage needs pdflatex to test")
+def test_tex_cannot_read_files_outside_its_cage(tmp_path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-CONTENT")
+    with pytest.raises(mc.LatexError):
+        document.compile_latex(_tex(tmp_path, f"\\input{{{secret}}}"))
+    with pytest.raises(mc.LatexError):
+        document.compile_latex(_tex(tmp_path, "\\input{../secret.txt}"))
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="CI installs TeX Live; the cage needs pdflatex to test")
+def test_tex_cannot_run_commands_even_if_the_environment_allows(tmp_path, monkeypatch) -> None:
+    marker = tmp_path / "ran"
+    monkeypatch.setenv("shell_escape", "t")
+    body = f"\\immediate\\write18{{touch {marker}}}x"
+    try:
+        document.compile_latex(_tex(tmp_path, body))
+    except mc.LatexError:
+        pass
+    assert not marker.exists()
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="CI installs TeX Live; the cage needs pdflatex to test")
+def test_a_looping_macro_is_a_clean_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(document, "TEX_SECONDS", 3)
+    with pytest.raises(mc.LatexError, match="did not finish"):
+        document.compile_latex(_tex(tmp_path, "\\def\\a{\\a}\\a"))
+
+
+def test_the_tex_beside_a_pdf_is_never_overwritten_unless_forced(capsys, tmp_path) -> None:
+    paper = tmp_path / "paper.tex"
+    paper.write_text("my own paper")
+    code, _, err = run(capsys, "grad", "x.T@x", "--wrt", "x", "--pdf", str(tmp_path / "paper.pdf"))
+    assert code == 2 and "not overwritten" in err
+    assert paper.read_text() == "my own paper"
+    run(capsys, "grad", "x.T@x", "--wrt", "x", "--pdf", str(tmp_path / "paper.pdf"), "--force")
+    assert paper.read_text().startswith("\\documentclass")
+
+
+# -- the command line ----------
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grad", "x.T@x", "--wrt", "x", "--latex", "/proc/nope/x.tex"],
+        ["grad", "x.T@x", "--wrt", "x", "--pdf", "."],
+        ["grad", "x.T@x", "--wrt", "x", "--name", "a\x1b[31mb"],
+        ["check-proof", "/nonexistent/proof.tex"],
+    ],
+)
+def test_bad_input_is_exit_code_2_and_one_escaped_line(capsys, argv) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "Traceback" not in err and "\x1b" not in err
+    assert err.strip().count("\n") == 0, err
+
+
+def test_an_internal_error_is_exit_code_3_and_debug_shows_it(capsys, monkeypatch) -> None:
+    def broken(argv):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "run", broken)
+    code, _, err = run(capsys, "grad", "x.T@x", "--wrt", "x")
+    assert code == 3 and "internal error" in err and "--debug" in err
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "grad", "x.T@x", "--wrt", "x"])
+
+
+def test_a_narrow_terminal_encoding_is_not_a_crash() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "matcalc", "grad", "x.T@x", "--wrt", "x"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )  # fmt: skip
+    assert done.returncode == 0 and "f/" in done.stdout
