@@ -12,6 +12,7 @@ undeclared names: a–g scalars, other lowercase vectors, capitals matrices);
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from .errors import ParseError, ShapeError
 from .functions import CATALOGUE, FUNCTIONS
 
 MAX_LENGTH = 10_000  # characters in one formula
+MAX_TOWER = 20  # x**y**z…: powers nested in an exponent
 
 
 def screen(text: object, refused: Mapping[str, str]) -> str:
@@ -192,13 +194,15 @@ class Builder:
     def _check_exponent(self, exponent: ast.AST) -> None:
         """Constant exponents stay small: 2**10**10 is refused, never computed."""
 
-        def magnitude(node: ast.AST) -> float | None:  # log10 of |value|, for constants
+        def magnitude(node: ast.AST, depth: int = 0) -> float | None:  # log10 |value|
+            if depth > MAX_TOWER:
+                raise self.fail(f"powers are nested too deeply (at most {MAX_TOWER})", exponent)
             if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
                 return math.log10(abs(node.value)) if node.value else -math.inf
             if isinstance(node, ast.UnaryOp):
-                return magnitude(node.operand)
+                return magnitude(node.operand, depth + 1)
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-                base, power = magnitude(node.left), magnitude(node.right)
+                base, power = magnitude(node.left, depth + 1), magnitude(node.right, depth + 1)
                 if base is None or power is None:
                     return None
                 return base * 10 ** min(power, 6) if power > 0 else base
@@ -460,7 +464,10 @@ class Builder:
         taken = set(self.variables) | {
             str(d.find().value) for rows, cols, _ in self.variables.values() for d in (rows, cols)
         }
-        pool = [c for c in "nmpqkrstuvw" if c not in taken] + [f"d{i}" for i in range(1, 100)]
+        pool = itertools.chain(  # letters first, then as many d1, d2, … as it takes
+            (c for c in "nmpqkrstuvw" if c not in taken),
+            (f"d{i}" for i in itertools.count(1) if f"d{i}" not in taken),
+        )
         chosen: dict[int, object] = {}
 
         # vectors first, so W x names x's length n and W is (m, n), as textbooks write it
@@ -479,7 +486,7 @@ class Builder:
                 if root.value is not None:
                     chosen[id(root)] = root.value
                 else:
-                    chosen[id(root)] = sympy.Symbol(pool.pop(0), integer=True, positive=True)
+                    chosen[id(root)] = sympy.Symbol(next(pool), integer=True, positive=True)
         return chosen
 
     def build(self, tree: Checked) -> E.Expr:

@@ -415,9 +415,39 @@ def _jacobian_chain(node: E.Expr, g: E.Expr, ups: list[E.Expr], sweep: Sweep) ->
         )
     collapse = Step("simplification", (Partial(root, me), collapsed), names, define=delta)
     last = steps[-1].pieces[-1]
-    if collapse.pieces[-1].text(names) != last.text(steps[-1].names) or delta is not None:
+    if not _shown_alike(collapse, steps[-1], g) or delta is not None:
         steps.append(collapse)
     return steps
+
+
+SHORT = 200  # nodes: a row this small is compared as printed; a larger one by identity
+
+
+def _shown_alike(collapse: Step, before: Step, row: E.Expr) -> bool:
+    """Would the collapsed row print as the step before's last piece?  Printed text
+    costs the row's size at every step (quadratic down a deep network), so a large
+    row is compared as an expression: the same interned node, or not alike."""
+    a, b = collapse.pieces[-1], before.pieces[-1]
+    if isinstance(a, Formula) and isinstance(b, Formula) and a.expr is b.expr:
+        return True
+    if not _smaller_than(row, SHORT):
+        return False
+    return a.text(collapse.names) == b.text(before.names)
+
+
+def _smaller_than(expr: E.Expr, limit: int) -> bool:
+    """Has expr fewer than limit distinct nodes?  Stops counting at the limit."""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if len(seen) >= limit:
+            return False
+        stack.extend(node.args)
+    return True
 
 
 def _nearest_named_children(
