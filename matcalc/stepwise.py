@@ -414,7 +414,6 @@ def _jacobian_chain(node: E.Expr, g: E.Expr, ups: list[E.Expr], sweep: Sweep) ->
             )
         )
     collapse = Step("simplification", (Partial(root, me), collapsed), names, define=delta)
-    last = steps[-1].pieces[-1]
     if not _shown_alike(collapse, steps[-1], g) or delta is not None:
         steps.append(collapse)
     return steps
