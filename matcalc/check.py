@@ -26,7 +26,7 @@ from . import simplifier as s
 from .canonical import Normalizer, canonical
 from .dims import format_shape, vector_length
 from .engine import check_variable, grad, jacobian
-from .errors import DerivativeError, MatcalcError
+from .errors import DerivativeError, EvaluationError, MatcalcError
 from .evaluator import evaluate_arrays
 from .functions import FUNCTIONS
 from .notation import ATOM, TEXT, Printed
@@ -138,6 +138,25 @@ def _draw(variables, sizes, positive, conditioned, rng) -> dict[str, np.ndarray]
 MAX_COVERAGE_SAMPLES = 12  # extra value sets that drive each kink to both sides
 
 
+MAX_ENTRIES = 10**7  # numbers drawn for one value set, summed over the variables
+
+
+def _room_for(variables: dict[str, E.Variable]) -> None:
+    """Refuse, before allocating, variables whose declared sizes would not fit: the
+    symbolic sizes are drawn small, so only concrete sizes can be too large."""
+    entries = 0
+    for var in variables.values():
+        rows = var.rows if isinstance(var.rows, int) else 6
+        cols = var.cols if isinstance(var.cols, int) else 6
+        entries += rows * cols
+        if entries > MAX_ENTRIES:
+            raise EvaluationError(
+                f"check: {var.name} is {var.rows}×{var.cols}; the numbers that check a claim "
+                f"must fit ({MAX_ENTRIES:,} entries in all): declare a symbolic size (n) "
+                "or a smaller one"
+            )
+
+
 def samples(
     exprs: list[E.Expr], seed: int = 0, count: int = 3, domain: list[E.Expr] | None = None
 ) -> Iterator[Sample]:
@@ -163,6 +182,7 @@ def samples(
             for v in E.iter_variables(arg)
         )
     ]
+    _room_for(variables)
     for index, sizes in enumerate(size_sets(_symbols(*exprs), rng, count)):
         seen: list[tuple[np.ndarray, np.ndarray]] = []  # per kink: entries seen below, above
         wanted = MAX_COVERAGE_SAMPLES if (index == 0 and free) else 1

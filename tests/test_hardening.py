@@ -161,3 +161,35 @@ def test_a_narrow_terminal_encoding_is_not_a_crash() -> None:
         capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"},
     )  # fmt: skip
     assert done.returncode == 0 and "f/" in done.stdout
+
+
+# -- bounded work ----------
+def test_a_tower_of_powers_is_refused_not_a_recursion_error() -> None:
+    with pytest.raises(mc.ParseError, match="nested too deeply"):
+        mc.parse("x" + "**x" * 1000)
+
+
+def test_inferred_dimension_names_never_run_out() -> None:
+    chain = mc.parse("@".join(f"A{i}" for i in range(110)) + "@x")
+    assert chain.is_vector and len({v.rows for v in mc.variables(chain).values()}) == 111
+
+
+def test_check_refuses_sizes_whose_numbers_would_not_fit(capsys) -> None:
+    argv = ["check", "x.T@x", "--wrt", "x", "--claim", "2*x", "--shape", "x=100000000"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "must fit" in err
+
+
+def test_deep_derivations_are_not_quadratic_in_printing() -> None:
+    """derive of 300 nested σ compares collapsed rows by identity (a child process
+    with a time limit: quadratic printing took minutes at this depth)."""
+    script = (
+        "import matcalc as mc\n"
+        "x = mc.vector('x', mc.dims('n')); e = x\n"
+        "for _ in range(300): e = mc.sigmoid(e)\n"
+        "print(len(mc.derive(mc.sum(e), x).steps))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and int(done.stdout) > 300
