@@ -8,8 +8,14 @@ keepdims=True)`` for sums, trace, det, logdet, inv, and broadcasting for
 ones vectors and diag(v) products, which are never materialised.  The
 common subexpressions are the expression DAG's shared nodes (interning makes
 them the same object), handed to lambdify as its ``cse``, so the forward
-pass's z and σ(z) are computed once and reused by the backward pass, one
-line per intermediate.
+pass's z and σ(z) are computed once and reused by the backward pass.
+
+Every node is a line of its own (leaves, views and diag(v) excepted), so no
+line nests deeper than one node's code whatever the expression's depth, and
+every walk is a loop.  Names are data: the code's identifiers are only _v0, …
+(arguments), _d0, … (sizes) and _t0, … (intermediates); a user's name is looked
+up in a dict (``CompiledFunction.arrays``) or, in the standalone script, is a
+string literal.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.core.function import AppliedUndef
 from sympy.printing.numpy import NumPyPrinter
 
 from . import expr as E
@@ -219,28 +226,39 @@ class MatcalcNumPyPrinter(NumPyPrinter):
 
 
 # -- lowering ----------
+# Generated code never spells a user's name: the i-th argument (in sorted name
+# order) is _v{i}, the k-th dimension symbol _d{k}, an intermediate _t{j}.  A name
+# is data (it may be "numpy", "tanh", "_t0", a fullwidth twin of another name or
+# any text at all); these internal names are the only identifiers in the code.
+VARIABLE_PREFIX, DIMENSION_PREFIX, TEMPORARY_PREFIX = "_v", "_d", "_t"
+
+
 class Lowering:
-    """matcalc nodes → sympy expressions over array symbols, with the DAG's sharing."""
+    """matcalc nodes → sympy expressions over array symbols, one assignment per node."""
 
     def __init__(self, variables: Mapping[str, E.Variable]) -> None:
-        self.symbols = {name: sympy.Symbol(name) for name in variables}
+        self.names = sorted(variables)  # the arguments' order: fn.arguments
+        self.symbols = {
+            name: sympy.Symbol(f"{VARIABLE_PREFIX}{i}") for i, name in enumerate(self.names)
+        }
         self.variables = variables
         self.assignments: list[tuple[sympy.Symbol, sympy.Basic]] = []
-        self.taken = set(variables)
-        self.counter = 0
+        self.temporaries: set[sympy.Symbol] = set()
         self.column_exps: dict[int, tuple[sympy.Basic, sympy.Basic, sympy.Basic]] = {}
+        self.done: dict[int, sympy.Basic] = {}  # node id → its lowered value
+        # each dimension symbol: read from the first argument (by name) that has it
         self.dim_sources: dict[sympy.Symbol, sympy.Basic] = {}
-        for name, var in sorted(variables.items()):
-            for axis, dim in enumerate(var.shape):
+        for name in self.names:
+            for axis, dim in enumerate(variables[name].shape):
                 if isinstance(dim, sympy.Symbol) and dim not in self.dim_sources:
                     self.dim_sources[dim] = OPS["mc_dim"](self.symbols[name], axis)
+        self.dim_symbols: dict[sympy.Symbol, sympy.Symbol] = {}
+        self.dim_lines: list[tuple[sympy.Symbol, sympy.Basic]] = []
 
     def assign(self, value: sympy.Basic) -> sympy.Symbol:
         """A line of its own for value; its symbol."""
-        while f"t{self.counter}" in self.taken:
-            self.counter += 1
-        symbol = sympy.Symbol(f"t{self.counter}")
-        self.counter += 1
+        symbol = sympy.Symbol(f"{TEMPORARY_PREFIX}{len(self.temporaries)}")
+        self.temporaries.add(symbol)
         self.assignments.append((symbol, value))
         return symbol
 
@@ -251,22 +269,46 @@ class Lowering:
         the exponentials are computed once, as hand-written code does."""
         if id(arg_node) not in self.column_exps:
             top = self.assign(OPS["mc_colmax"](arg))
-            exps = self.assign(ELEMENTWISE["exp"](OPS["mc_sub"](arg, top)))
+            shifted = self.assign(OPS["mc_sub"](arg, top))
+            exps = self.assign(ELEMENTWISE["exp"](shifted))
             total = self.assign(OPS["mc_sum0"](exps))
             self.column_exps[id(arg_node)] = (top, exps, total)
         return self.column_exps[id(arg_node)]
 
     def size(self, dim: object) -> sympy.Basic:
+        """A size in the code: a literal int, or _dk, read once from an argument's shape."""
+        if isinstance(dim, bool) or not isinstance(dim, int | sympy.Symbol):
+            raise EvaluationError(f"compile: {dim!r} is not a size")
         if isinstance(dim, int):
-            return sympy.Integer(dim)
+            return sympy.Integer(int(dim))
         if dim not in self.dim_sources:
             raise EvaluationError(f"compile: the size {dim} is not the size of any argument")
-        return self.dim_sources[dim]  # type: ignore[index]
+        if dim not in self.dim_symbols:
+            symbol = sympy.Symbol(f"{DIMENSION_PREFIX}{len(self.dim_symbols)}")
+            self.dim_symbols[dim] = symbol
+            self.dim_lines.append((symbol, self.dim_sources[dim]))
+        return self.dim_symbols[dim]
 
     def constant(self, value: sympy.Expr) -> sympy.Basic:
+        """A constant with its dimension symbols replaced by _dk; only numbers,
+        arithmetic and sympy's own functions of them may remain (nothing whose text
+        is a user's)."""
         if value.free_symbols:
-            return value.subs({d: self.size(d) for d in value.free_symbols})
+            value = value.xreplace({d: self.size(d) for d in value.free_symbols})
+        for part in sympy.preorder_traversal(value):
+            if not _safe_constant_part(part, set(self.dim_symbols.values())):
+                raise EvaluationError(f"compile: cannot generate code for the constant {value}")
         return value
+
+
+def _safe_constant_part(part: sympy.Basic, sizes: set[sympy.Symbol]) -> bool:
+    if isinstance(part, sympy.Symbol):
+        return part in sizes
+    if isinstance(part, AppliedUndef) or part.is_number and not part.is_extended_real:
+        return False  # an undefined function's name is text; complex constants are refused
+    return isinstance(
+        part, sympy.Number | sympy.NumberSymbol | sympy.Add | sympy.Mul | sympy.Pow
+    ) or (isinstance(part, sympy.Function) and type(part).__module__.startswith("sympy."))
 
 
 # One lowering per node type: the node, its lowered arguments → a sympy expression.
@@ -302,7 +344,31 @@ def _(node: E.Identity, args: list[sympy.Basic], lowering: Lowering) -> sympy.Ba
 
 @lower_node.register
 def _(node: E.Apply, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return ELEMENTWISE[node.fn](*args)
+    stable = _log_sigmoid(node, lowering)
+    return stable if stable is not None else ELEMENTWISE[node.fn](*args)
+
+
+def _log_sigmoid(node: E.Apply, lowering: Lowering) -> sympy.Basic | None:
+    """log σ(t) = −softplus(−t) and log(1 − σ(t)) = −softplus(t), exact for every t
+    (log of a rounded σ(t) loses every digit once σ(t) or 1 − σ(t) is below ~1e−16).
+    The simplifier hands codegen these forms already; this keeps any unsimplified
+    output stable too."""
+    (a,) = node.args
+    if node.fn != "log":
+        return None
+    neg, softplus = OPS["mc_neg"], ELEMENTWISE["softplus"]
+    if isinstance(a, E.Apply) and a.fn == "sigmoid":
+        return neg(softplus(neg(lowering.done[id(a.a)])))
+    if (
+        isinstance(a, E.Sub)
+        and isinstance(a.a, E.Const)
+        and a.a.value == 1
+        and isinstance(a.b, E.Apply)
+        and a.b.fn == "sigmoid"
+        and a.b.shape == a.shape
+    ):
+        return neg(softplus(lowering.done[id(a.b.a)]))
+    return None
 
 
 @lower_node.register
@@ -354,31 +420,28 @@ for _node_type in ONE_OPERATION:
 
 
 def _inline(node: E.Expr) -> bool:
-    """Cheap nodes that read better inline than as their own line."""
+    """Nodes written where they are used rather than on a line of their own:
+    leaves, xᵀ of a leaf (a view) and diag(v) (only ever printed inside a product).
+    Every other node is one line, so no line nests deeper than one node's code."""
     if not node.args:
         return True
     if isinstance(node, E.Transpose) and not node.a.args:
-        return True  # xᵀ is a view
-    return isinstance(node, E.Diag)  # only ever printed inside a product
+        return True
+    return isinstance(node, E.Diag)
 
 
-def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
-    """The lowered outputs, and the assignments (symbol, expression), one per shared node."""
+Lowered = tuple[list[sympy.Basic], list[tuple[sympy.Symbol, sympy.Basic]], Lowering]
+
+
+def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]) -> Lowered:
+    """The lowered outputs and the assignments (symbol, expression): the sizes read
+    from the arguments, then one line per node, in an order that computes each
+    node after its children (an iterative walk: any depth)."""
     lowering = Lowering(variables)
-    order = E.postorder(*outputs)
-    uses: dict[int, int] = {}
-    for node in order:
-        for child in node.args:
-            uses[id(child)] = uses.get(id(child), 0) + 1
-    roots = {id(o) for o in outputs}
-    done: dict[int, sympy.Basic] = {}
-    for node in order:
-        value = lower_node(node, [done[id(c)] for c in node.args], lowering)
-        shared = uses.get(id(node), 0) > 1 or (id(node) in roots and node.args)
-        if shared and not _inline(node):
-            value = lowering.assign(value)
-        done[id(node)] = value
-    lowered = [done[id(o)] for o in outputs]
+    for node in E.postorder(*outputs):
+        value = lower_node(node, [lowering.done[id(c)] for c in node.args], lowering)
+        lowering.done[id(node)] = value if _inline(node) else lowering.assign(value)
+    lowered = [lowering.done[id(o)] for o in outputs]
     # a constant result (a zero gradient, a fixed value) is still an array of its shape
     lowered = [
         OPS["mc_full"](value, lowering.size(o.rows), lowering.size(o.cols))
@@ -386,16 +449,44 @@ def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]):
         else value
         for o, value in zip(outputs, lowered, strict=True)
     ]
-    assignments, lowered = reuse_names(lowering.assignments, lowered)
-    return lowered, assignments, lowering.symbols
+    lines = drop_unused(lowering.assignments, lowered)
+    lines, lowered = reuse_names(lines, lowered, lowering.temporaries)
+    lines, lowered = renumber(lines, lowered)
+    return lowered, lowering.dim_lines + lines, lowering
+
+
+def drop_unused(
+    assignments: list[tuple[sympy.Symbol, sympy.Basic]], outputs: list[sympy.Basic]
+) -> list[tuple[sympy.Symbol, sympy.Basic]]:
+    """The lines some output depends on (a stable form bypasses the line of σ(t))."""
+    needed: set[sympy.Basic] = set().union(*(value.free_symbols for value in outputs))
+    kept = []
+    for symbol, value in reversed(assignments):
+        if symbol in needed:
+            kept.append((symbol, value))
+            needed |= value.free_symbols
+    return kept[::-1]
+
+
+def renumber(
+    assignments: list[tuple[sympy.Symbol, sympy.Basic]], outputs: list[sympy.Basic]
+) -> tuple[list[tuple[sympy.Symbol, sympy.Basic]], list[sympy.Basic]]:
+    """The intermediates renamed _t0, _t1, … in the order the code first writes them
+    (dropped and reused lines leave gaps otherwise)."""
+    order: dict[sympy.Basic, sympy.Basic] = {}
+    for symbol, _ in assignments:
+        order.setdefault(symbol, sympy.Symbol(f"{TEMPORARY_PREFIX}{len(order)}"))
+    lines = [(order[symbol], value.xreplace(order)) for symbol, value in assignments]
+    return lines, [value.xreplace(order) for value in outputs]
 
 
 def reuse_names(
-    assignments: list[tuple[sympy.Symbol, sympy.Basic]], outputs: list[sympy.Basic]
+    assignments: list[tuple[sympy.Symbol, sympy.Basic]],
+    outputs: list[sympy.Basic],
+    temporaries: set[sympy.Symbol],
 ) -> tuple[list[tuple[sympy.Symbol, sympy.Basic]], list[sympy.Basic]]:
     """Give an intermediate the name of one that is no longer needed, so numpy
     frees each array after its last use (peak memory as in hand-written code)."""
-    temporaries = {symbol for symbol, _ in assignments}
     end = len(assignments)
     last_use = {symbol: -1 for symbol in temporaries}
     for index, (_, value) in enumerate(assignments):
@@ -404,7 +495,7 @@ def reuse_names(
     for value in outputs:
         for used in value.free_symbols & temporaries:
             last_use[used] = end
-    renamed: dict[sympy.Symbol, sympy.Symbol] = {}
+    renamed: dict[sympy.Basic, sympy.Basic] = {}
     free: list[sympy.Symbol] = []
     dying: dict[int, list[sympy.Symbol]] = {}
     result = []
@@ -422,18 +513,29 @@ def reuse_names(
 # -- the compiled function ----------
 class CompiledFunction:
     """``fn(**values) -> (value, grads)``; ``fn.source`` is the generated code;
-    ``fn.raw(*arrays)`` skips the argument checks (arrays in ``fn.arguments`` order)."""
+    ``fn.raw(*arrays)`` skips the argument checks (arrays in ``fn.arguments`` order).
+    ``fn.internal_names`` maps each argument's name to its name in the source
+    (``_v0``, ``_v1``, …; names are data, looked up in a dict, never code)."""
 
-    def __init__(self, f: E.Expr, wrt: Sequence[E.Variable], raw, source: str, names: list[str]):
+    def __init__(
+        self,
+        f: E.Expr,
+        wrt: Sequence[E.Variable],
+        raw,
+        source: str,
+        names: list[str],
+        internal_names: Mapping[str, str] | None = None,
+    ):
         self.function = f
         self.wrt = list(wrt)
         self.raw = raw
         self.source = source
         self.arguments = names
+        self.internal_names = dict(internal_names or {})
         self.variables = {**E.variables(f), **{v.name: v for v in wrt}}
 
     def arrays(self, values: Mapping[str, Any]) -> list[np.ndarray]:
-        """The arguments, checked: every variable by name, each of its declared shape."""
+        """The arguments, checked: every variable by name, each real and of its declared shape."""
         unknown = sorted(set(values) - set(self.variables))
         if unknown:
             raise EvaluationError(
@@ -443,6 +545,8 @@ class CompiledFunction:
         missing = [name for name in self.arguments if name not in values]
         if missing:
             raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
+        for name in self.arguments:
+            _refuse_complex(name, values[name])
         arrays = {name: fit_array(self.variables[name], values[name]) for name in self.arguments}
         try:
             bind_dims(self.variables, arrays, {})
@@ -463,10 +567,34 @@ class CompiledFunction:
         return value, tuple(grads)
 
 
+def _refuse_complex(name: str, value: Any) -> None:
+    """matcalc's functions are real: a complex value would lose its imaginary part
+    silently in a float conversion, so it is refused (even with zero imaginary part)."""
+    if np.iscomplexobj(value):
+        raise EvaluationError(
+            f"compiled function: value of {name} is complex; matcalc computes with real numbers"
+        )
+
+
 def _as_array_of(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """value as a float array of shape (a constant, such as a zero gradient, stretched)."""
     array = np.asarray(value, dtype=float)
     return array if array.shape == shape else np.broadcast_to(array, shape).copy()
+
+
+def _generate(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable], qualified: bool):
+    """(function, its source, the lowering): one def over _v0, _v1, … returning a list."""
+    lowered, assignments, lowering = lower(outputs, variables)
+    printer = MatcalcNumPyPrinter({"fully_qualified_modules": qualified, "inline": True})
+    function = sympy.lambdify(
+        [lowering.symbols[name] for name in lowering.names],
+        lowered,
+        modules=["numpy"],
+        printer=printer,
+        cse=lambda exprs: (assignments, list(exprs)),
+        docstring_limit=0,
+    )
+    return function, inspect.getsource(function), lowering
 
 
 def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # noqa: A001
@@ -482,76 +610,101 @@ def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # n
         if v.name not in variables:
             variables[v.name] = v  # its gradient is zero, but it is still an argument
     grads = list(grad(f, wrt)) if wrt else []
-    outputs = [s.simplify(f), *grads]
-    lowered, assignments, symbols = lower(outputs, variables)
-    names = sorted(variables)
-    printer = MatcalcNumPyPrinter({"fully_qualified_modules": False, "inline": True})
-    function = sympy.lambdify(
-        [symbols[n] for n in names],
-        lowered,
-        modules=["numpy"],
-        printer=printer,
-        cse=lambda exprs: (assignments, list(exprs)),
-        docstring_limit=0,
-    )
-    source = inspect.getsource(function)
-    return CompiledFunction(f, wrt, function, source, names)
+    function, source, lowering = _generate([s.simplify(f), *grads], variables, qualified=False)
+    internal = {name: str(symbol) for name, symbol in lowering.symbols.items()}
+    return CompiledFunction(f, wrt, function, source, lowering.names, internal)
 
 
+# -- the standalone script (``matcalc code``) ----------
 def standalone_code(f: E.Expr, x: E.Variable) -> str:
     """A self-contained numpy script: the value and gradient of f, and a
-    central-difference check of that gradient on random numbers."""
+    central-difference check of that gradient on random numbers.
+
+    Its only identifiers are its own: the arguments are _v0, _v1, … (their
+    names appear once, as string literals in ARGUMENT_NAMES), the sizes _d0, …,
+    and the check's locals start with _matcalc_, so no name can change the code."""
     variables = E.variables(f)
-    names = sorted(variables)
-    lowered, assignments, symbols = lower([s.simplify(f), grad(f, x)], variables)
-    printer = MatcalcNumPyPrinter({"fully_qualified_modules": True, "inline": True})
-    function = sympy.lambdify(
-        [symbols[n] for n in names], lowered, modules=["numpy"], printer=printer,
-        cse=lambda exprs: (assignments, list(exprs)), docstring_limit=0,
-    )  # fmt: skip
-    body = inspect.getsource(function).replace("def _lambdifygenerated(", "def f_and_gradient(", 1)
-    body = body.replace("return [", "return tuple([", 1).rstrip()
-    body = body[:-1] + "])" if body.endswith("]") else body
-    symbols_used = sorted(
-        {str(d) for v in variables.values() for d in v.shape if not isinstance(d, int)}
-    )
-    sizes = "\n".join(f"    {d} = {3 + i}" for i, d in enumerate(symbols_used)) or "    pass"
-    arrays = []
-    for name in names:
-        var = variables[name]
-        shape = ", ".join(str(d) for d in var.shape)
-        arrays.append(f"    {name} = rng.uniform(0.5, 1.5, size=({shape}))")
+    _, source, lowering = _generate([s.simplify(f), grad(f, x)], variables, qualified=True)
+    names = lowering.names
     lines = [
-        '"""Value and gradient of',
-        f"    f = {f}",
-        f"with respect to {x.name}, generated by matcalc.",
-        '"""',
+        '"""Value and gradient of a function, and a central-difference check of the',
+        "gradient on random numbers; generated by matcalc.",
+        "",
+        "f_and_gradient(*arrays) takes the arguments in the order of ARGUMENT_NAMES;",
+        'f_and_gradient_by_name(**arrays) takes them by name."""',
         "import numpy",
         "import scipy.special",
         "",
+        "# the arguments' names, in f_and_gradient's order (data, never code)",
+        f"ARGUMENT_NAMES = ({''.join(str.__repr__(name) + ', ' for name in names)})",
+        f"GRADIENT_OF = {names.index(x.name)}  # the position of the variable differentiated",
         "",
-        body,
+        "",
+        *_script_function(source, len(names)),
         "",
         "",
-        "def check_gradient(seed=0, step=1e-6):",
-        '    """Compare the gradient with central differences; returns the relative error."""',
-        "    rng = numpy.random.default_rng(seed)",
-        sizes,
-        *arrays,
-        f"    value, gradient = f_and_gradient({', '.join(names)})",
-        f"    numeric = numpy.zeros_like({x.name})",
-        f"    for index in numpy.ndindex({x.name}.shape):",
-        f"        {x.name}[index] += step",
-        f"        up = f_and_gradient({', '.join(names)})[0]",
-        f"        {x.name}[index] -= 2 * step",
-        f"        down = f_and_gradient({', '.join(names)})[0]",
-        f"        {x.name}[index] += step",
-        "        numeric[index] = (up - down).item() / (2 * step)",
-        "    scale = max(1.0, numpy.max(numpy.abs(numeric)))",
-        "    return numpy.max(numpy.abs(numeric - gradient)) / scale",
+        "def f_and_gradient_by_name(**arrays):",
+        '    """f_and_gradient with its arguments given by name."""',
+        "    return f_and_gradient(*(arrays[name] for name in ARGUMENT_NAMES))",
+        "",
+        "",
+        *_script_check([variables[name] for name in names]),
         "",
         "",
         'if __name__ == "__main__":',
         '    print(f"relative error of the gradient: {check_gradient():.2e}")',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _script_function(source: str, arity: int) -> list[str]:
+    """lambdify's def, renamed f_and_gradient, returning a (value, gradient) tuple."""
+    lines = source.rstrip().splitlines()
+    parameters = ", ".join(f"{VARIABLE_PREFIX}{i}" for i in range(arity))
+    assert lines[0] == f"def _lambdifygenerated({parameters}):", lines[0]
+    assert lines[-1].startswith("    return [") and lines[-1].endswith("]"), lines[-1]
+    return [
+        f"def f_and_gradient({parameters}):",
+        '    """(value of f, its gradient), the arguments in the order of ARGUMENT_NAMES."""',
+        *lines[1:-1],
+        "    return (" + lines[-1][len("    return [") : -1] + ")",
+    ]
+
+
+def _script_check(arguments: list[E.Variable]) -> list[str]:
+    """check_gradient: random arguments of sizes 3, 4, …, the gradient against
+    (f(x + h eᵢ) − f(x − h eᵢ)) / 2h entry by entry, as max |error| / max(1, max |numeric|)."""
+    sizes: dict[sympy.Symbol, str] = {}
+    for var in arguments:
+        for dim in var.shape:
+            if isinstance(dim, sympy.Symbol) and dim not in sizes:
+                sizes[dim] = f"{DIMENSION_PREFIX}{len(sizes)}"
+
+    def size(dim: object) -> str:
+        return sizes[dim] if isinstance(dim, sympy.Symbol) else str(int(dim))  # type: ignore[call-overload]
+
+    return [
+        "def check_gradient(seed=0, step=1e-6):",
+        '    """Compare the gradient with central differences; returns the relative error."""',
+        "    _matcalc_rng = numpy.random.default_rng(seed)",
+        *(f"    {symbol} = {3 + i}" for i, symbol in enumerate(sizes.values())),
+        "    _matcalc_arrays = [",
+        *(
+            f"        _matcalc_rng.uniform(0.5, 1.5, size=({size(var.rows)}, {size(var.cols)})),"
+            for var in arguments
+        ),
+        "    ]",
+        "    _matcalc_value, _matcalc_gradient = f_and_gradient(*_matcalc_arrays)",
+        "    _matcalc_x = _matcalc_arrays[GRADIENT_OF]",
+        "    _matcalc_numeric = numpy.zeros_like(_matcalc_x)",
+        "    for _matcalc_index in numpy.ndindex(_matcalc_x.shape):",
+        "        _matcalc_x[_matcalc_index] += step",
+        "        _matcalc_up = f_and_gradient(*_matcalc_arrays)[0]",
+        "        _matcalc_x[_matcalc_index] -= 2 * step",
+        "        _matcalc_down = f_and_gradient(*_matcalc_arrays)[0]",
+        "        _matcalc_x[_matcalc_index] += step",
+        "        _matcalc_difference = (_matcalc_up - _matcalc_down).item()",
+        "        _matcalc_numeric[_matcalc_index] = _matcalc_difference / (2 * step)",
+        "    _matcalc_scale = max(1.0, numpy.max(numpy.abs(_matcalc_numeric)))",
+        "    return numpy.max(numpy.abs(_matcalc_numeric - _matcalc_gradient)) / _matcalc_scale",
+    ]

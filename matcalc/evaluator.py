@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import singledispatch
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sympy
@@ -23,6 +23,10 @@ Bindings = dict[sympy.Symbol, int]
 
 
 def _as_array(name: str, value: object) -> np.ndarray:
+    if np.iscomplexobj(cast(Any, value)):  # asarray(…, float) would drop the imaginary part
+        raise EvaluationError(
+            f"evaluate: value of {name} is complex; matcalc computes with real numbers"
+        )
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as error:

@@ -108,7 +108,8 @@ def test_code_prints_a_self_contained_checked_function(capsys, tmp_path) -> None
     code, out, _ = run(
         capsys, "code", "sum((sigmoid(W@x + b) - y)**2)/2", "--wrt", "W", "--shape", "b=m"
     )
-    assert code == 0 and "def f_and_gradient(W, b, x, y):" in out and "def check_gradient" in out
+    assert code == 0 and "def f_and_gradient(_v0, _v1, _v2, _v3):" in out
+    assert "ARGUMENT_NAMES = ('W', 'b', 'x', 'y', )" in out and "def check_gradient" in out
     script = tmp_path / "generated.py"
     script.write_text(out)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
