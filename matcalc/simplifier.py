@@ -70,10 +70,35 @@ def simplify_node(node: E.Expr) -> E.Expr:
     raise RuntimeError(f"simplify: rewrites did not settle on {node}")  # pragma: no cover
 
 
+SUMS = (E.Add, E.Sub)
+LONG_SUM = 16  # terms below which every partial sum of a chain is simplified
+
+
+def _inside_long_sums(order: list[E.Expr]) -> set[int]:
+    """The partial sums of a long chain a + b + c + …, but its root: collecting like
+    terms at each would cost the chain's length each time (quadratic); the root
+    collects them all once.  A short chain is simplified at every node, as before."""
+    size: dict[int, int] = {}
+    inner: set[int] = set()
+    for node in order:
+        if isinstance(node, SUMS):
+            size[id(node)] = 1 + sum(size.get(id(a), 0) for a in node.args)
+            for a in node.args:
+                if size.get(id(a), 0) > LONG_SUM:
+                    inner.add(id(a))
+    # a partial sum is skipped only if every use of it is inside the chain
+    for node in order:
+        if not isinstance(node, SUMS):
+            inner.difference_update(id(a) for a in node.args)
+    return inner
+
+
 def simplify(expr: E.Expr) -> E.Expr:
     """The expression rewritten bottom-up to the simplifier's normal form."""
     done: dict[int, E.Expr] = {}
-    for item in E.postorder(expr):
+    order = E.postorder(expr)
+    inner = _inside_long_sums(order)
+    for item in order:
         args = item.args
         new_args = tuple(done[id(a)] for a in args)
         rebuilt = (
@@ -81,7 +106,7 @@ def simplify(expr: E.Expr) -> E.Expr:
             if all(n is o for n, o in zip(new_args, args, strict=True))
             else item.with_args(*new_args)
         )
-        done[id(item)] = simplify_node(rebuilt)
+        done[id(item)] = rebuilt if id(item) in inner else simplify_node(rebuilt)
     return done[id(expr)]
 
 

@@ -58,7 +58,9 @@ def collect(terms: Terms) -> Terms:
 
 
 def negative(coef: sympy.Expr) -> bool:
-    if coef.is_Number:  # fast path: sympy's assumption system is slow on big rationals
+    if isinstance(coef, sympy.Rational):  # fast path: an integer compare, no sympify
+        return coef.p < 0
+    if coef.is_Number:  # sympy's assumption system is slow on big rationals
         return bool(coef < 0)
     return bool(coef.could_extract_minus_sign())
 
