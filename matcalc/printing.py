@@ -84,6 +84,9 @@ class Context:
             node, expanded = stack.pop()
             if id(node) in self.done:
                 continue
+            if not expanded and isinstance(node, E.Add | E.Sub) and _long_sum_of(self, node):
+                self.done[id(node)] = _joined_sum(self, node)
+                continue
             children = [c for c in node.args if id(c) not in self.names]
             if expanded or not children:
                 prime = self.primes.get(id(node))
@@ -96,6 +99,45 @@ class Context:
                 continue
             stack.append((node, True))
             stack.extend((c, False) for c in reversed(children) if id(c) not in self.done)
+
+
+LONG_SUM = 64  # terms: a longer a + b + c + … is printed by joining its terms once
+
+
+def _left_spine(node: E.Expr, names: Mapping[int, Printed]) -> list[E.Expr]:
+    """The partial sums down the left of a chain, root first (named ones end it)."""
+    spine = [node]
+    while isinstance(spine[-1].args[0], E.Add | E.Sub) and id(spine[-1].args[0]) not in names:
+        spine.append(spine[-1].args[0])
+    return spine
+
+
+def _long_sum_of(ctx: Context, node: E.Expr) -> bool:
+    count, item = 0, node
+    while isinstance(item, E.Add | E.Sub) and id(item) not in ctx.names:
+        count += 1
+        if count > LONG_SUM:
+            return True
+        item = item.args[0]
+    return False
+
+
+def _joined_sum(ctx: Context, node: E.Expr) -> Printed:
+    """a + b − c + …: each term printed once and the text joined once (a partial sum's
+    text holds all terms before it, so printing each would be quadratic)."""
+    spine = _left_spine(node, ctx.names)
+    first = ctx.of(spine[-1].args[0])
+    parts = [first.text]
+    minus = ctx.style.minus
+    for item in reversed(spine):
+        b = ctx.of(item.args[1])
+        if isinstance(item, E.Sub):
+            parts.append(f" {minus} {ctx.style.sum_operand(b)}")
+        elif isinstance(item.args[1], E.Neg) and b.prec == UNARY and b.text.startswith(minus):
+            parts.append(f" {minus} {b.text[len(minus) :]}")
+        else:
+            parts.append(f" + {ctx.style.sum_operand(b)}")
+    return Printed("".join(parts), SUM)
 
 
 def render(

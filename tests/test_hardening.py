@@ -193,3 +193,44 @@ def test_deep_derivations_are_not_quadratic_in_printing() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and int(done.stdout) > 300
+
+
+def _bounded_run(script: str, seconds: int = 60, megabytes: int = 1500) -> str:
+    """script in a child process with a time and a memory limit; its output."""
+    limited = (
+        "import resource\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({megabytes << 20}, {megabytes << 20}))\n" + script
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", limited], capture_output=True, text=True, timeout=seconds
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    return done.stdout
+
+
+def test_a_sum_of_thousands_of_terms_simplifies_and_prints_in_linear_work() -> None:
+    out = _bounded_run(
+        "import matcalc as mc\n"
+        "xs = [mc.scalar(f'a{i}') for i in range(4000)]\n"
+        "e = xs[0]\n"
+        "for v in xs[1:]: e = e + v * v\n"
+        "g = mc.grad(e, xs[-1])\n"
+        "s = sum(xs[1:20000 // 2], xs[0])\n"
+        "print(mc.text(g), len(str(s)) > 10000)\n"
+    )
+    assert out.split() == ["2", "a3999", "True"]
+
+
+def test_printing_a_long_sum_joins_its_terms_once() -> None:
+    from matcalc import printing
+
+    xs = [mc.scalar(f"a{i}") for i in range(150)]
+    e = xs[0]
+    for i, v in enumerate(xs[1:]):
+        e = e - v if i % 3 == 0 else (e + (-v) if i % 3 == 1 else e + 2 * v)
+    joined = (mc.text(e), mc.latex(e))
+    saved, printing.LONG_SUM = printing.LONG_SUM, 10**9
+    try:
+        assert (mc.text(e), mc.latex(e)) == joined  # the same text as node by node
+    finally:
+        printing.LONG_SUM = saved
