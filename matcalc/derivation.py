@@ -5,6 +5,7 @@ Markdown, a LaTeX document, a PDF).  ``stepwise.derive`` builds them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,22 +34,65 @@ class Symbol:
     latex: str
 
 
+class Versions(Mapping[int, Printed]):
+    """A mapping that only grows, seen as it was when the view was taken: every
+    version of every key is kept with the count of additions before it, so a
+    snapshot is the shared versions and a count (a copy per step of a deep
+    derivation's names was quadratic in memory)."""
+
+    def __init__(self, versions: dict[int, list[tuple[int, Printed]]] | None = None,
+                 limit: int | None = None, counter: list[int] | None = None) -> None:  # fmt: skip
+        self.versions = {} if versions is None else versions
+        self.counter = [0] if counter is None else counter  # additions so far, shared
+        self.limit = limit  # None: the live mapping
+
+    def put(self, key: int, value: Printed) -> None:
+        self.versions.setdefault(key, []).append((self.counter[0], value))
+        self.counter[0] += 1
+
+    def frozen(self) -> Versions:
+        return Versions(self.versions, self.counter[0], self.counter)
+
+    def _latest(self, key: int) -> Printed | None:
+        found = None
+        for when, value in self.versions.get(key, ()):
+            if self.limit is not None and when >= self.limit:
+                break
+            found = value
+        return found
+
+    def __getitem__(self, key: int) -> Printed:
+        found = self._latest(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, int) and self._latest(key) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return (key for key in self.versions if key in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass(frozen=True)
 class Names:
     """The derivation's names for subexpressions, by id, for both printers."""
 
-    text: dict[int, Printed] = field(default_factory=dict)
-    latex: dict[int, Printed] = field(default_factory=dict)
+    text: Versions = field(default_factory=Versions)
+    latex: Versions = field(default_factory=Versions)
     keep: list[E.Expr] = field(default_factory=list)
 
     def add(self, node: E.Expr, symbol: Symbol) -> None:
-        self.text[id(node)] = Printed(symbol.text, ATOM)
-        self.latex[id(node)] = Printed(symbol.latex, ATOM)
+        self.text.put(id(node), Printed(symbol.text, ATOM))
+        self.latex.put(id(node), Printed(symbol.latex, ATOM))
         self.keep.append(node)  # ids stay valid while the derivation lives
 
     def snapshot(self) -> Names:
         """The names as they are now (a step prints with the names known at its time)."""
-        return Names(dict(self.text), dict(self.latex), list(self.keep))
+        return Names(self.text.frozen(), self.latex.frozen(), self.keep)
 
 
 # -- the pieces a step's formula is made of ---------------------------------------------

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import expr as E
-from . import printing as P
 from . import simplifier as s
 from .algebra import textbook_forms
 from .derivation import (
@@ -292,12 +291,12 @@ def _derive_gradient(typed: E.Expr, xs: list[E.Variable], layout: str, name: str
         results.append(result)
         shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
         final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)
-        if steps[-1].formula() == final.formula():  # it already gave the gradient: say so
+        if _same_step(steps[-1], final, result):  # it already gave the gradient: say so
             last = steps.pop()
             note = "; ".join(filter(None, [last.note, f"the result, {shape_note}"]))
             final = Step(last.rule, last.pieces, last.names, note=note)
         steps.append(final)
-        if len(xs) == 1 and P.text(result) != P.text(result, names.text):
+        if len(xs) == 1 and _uses_names(result, names):
             expanded = (Partial(root, x_symbol), Formula(result, top=True))
             steps.append(Step("result", expanded, Names()))
     outcome = results[0] if len(xs) == 1 else tuple(results)
@@ -420,6 +419,22 @@ def _jacobian_chain(node: E.Expr, g: E.Expr, ups: list[E.Expr], sweep: Sweep) ->
 
 
 SHORT = 200  # nodes: a row this small is compared as printed; a larger one by identity
+
+
+def _same_step(before: Step, final: Step, result: E.Expr) -> bool:
+    """Does the step before already say ∂f/∂x = result?  As printed when small; a large
+    result only if that step ends in the very node (printing it costs its size)."""
+    last = before.pieces[-1]
+    if isinstance(last, Formula) and last.expr is result and len(before.pieces) == 2:
+        if not _smaller_than(result, SHORT):
+            return before.pieces[0] == final.pieces[0]  # the same ∂f/∂x, the same node
+        return before.formula() == final.formula()
+    return _smaller_than(result, SHORT) and before.formula() == final.formula()
+
+
+def _uses_names(result: E.Expr, names: Names) -> bool:
+    """Does result print differently with the derivation's names (a named part)?"""
+    return any(id(node) in names.text for node in E.postorder(result) if node is not result)
 
 
 def _shown_alike(collapse: Step, before: Step, row: E.Expr) -> bool:
