@@ -29,9 +29,9 @@ def key(expr: E.Expr, memo: dict[int, str]) -> str:
     """A total order on expressions: a string that spells the structure, or a digest
     of that spelling once it is long (a DAG with shared parts would spell out to a
     string exponential in its depth; the digest keeps every key short)."""
-    for node in E.postorder(expr):
-        if id(node) in memo:
-            continue
+    if id(expr) in memo:
+        return memo[id(expr)]
+    for node in _unseen_postorder(expr, memo):
         params = ",".join(str(p) for p in node.params())
         children = ",".join(memo[id(c)] for c in node.args)
         spelled = f"{type(node).__name__}[{params}]({children})"
@@ -41,9 +41,29 @@ def key(expr: E.Expr, memo: dict[int, str]) -> str:
     return memo[id(expr)]
 
 
+def _unseen_postorder(expr: E.Expr, memo: dict[int, str]) -> list[E.Expr]:
+    """The nodes of expr without a key yet, children first; keyed parts are not
+    walked again (a key per sort comparison would cost the tree each time)."""
+    order: list[E.Expr] = []
+    stack: list[tuple[E.Expr, bool]] = [(expr, False)]
+    queued: set[int] = set()
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in memo or id(node) in queued:
+            continue
+        queued.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node.args))
+    return order
+
+
 # Expanding products over sums can double the terms at every layer of a network;
 # past this many terms made, the symbolic stage gives up and check compares numbers.
 MAX_TERMS = 1000
+MAX_FACTORS = 50_000
 
 
 class CanonicalTooLargeError(Exception):
@@ -55,6 +75,7 @@ class Normalizer:
         self.memo: dict[int, E.Expr] = {}
         self.keys: dict[int, str] = {}
         self.made = 0  # terms made by products so far (bounded by MAX_TERMS)
+        self.flattened = 0  # factors of product chains read so far (bounded by MAX_FACTORS)
 
     def key(self, expr: E.Expr) -> str:
         return key(expr, self.keys)
@@ -87,10 +108,21 @@ class Normalizer:
         return out
 
     def _factors(self, expr: E.Expr, kind: type) -> list[E.Expr]:
-        if isinstance(expr, kind) and not (kind is E.Mul and isinstance(expr.args[0], E.Const)):
-            a, b = expr.args
-            return self._factors(a, kind) + self._factors(b, kind)
-        return [expr]
+        """The factors of a product chain, in order, without recursion; each factor
+        counts against the budget (re-flattening a deep chain at every level is
+        quadratic: past MAX_FACTORS the numbers decide)."""
+        found: list[E.Expr] = []
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, kind) and not (kind is E.Mul and isinstance(node.args[0], E.Const)):
+                stack.extend(node.args[::-1])
+            else:
+                found.append(node)
+        self.flattened += len(found)
+        if self.flattened > MAX_FACTORS:
+            raise CanonicalTooLargeError(f"more than {MAX_FACTORS} factors flattened")
+        return found
 
     def matmul(self, a: E.Expr, b: E.Expr) -> E.Expr:
         if a.is_scalar or b.is_scalar:

@@ -249,6 +249,10 @@ def _value(expr: E.Expr, sample: Sample) -> np.ndarray | None:
         return None
 
 
+def _finite(value: np.ndarray | None) -> bool:
+    return value is not None and bool(np.all(np.isfinite(value)))
+
+
 def _close(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     """Equal up to 1e-7 relative to the larger of the two: no absolute floor, so a
     small f (1e-8 · sum(tanh(W x))) is compared at its own scale."""
@@ -328,6 +332,17 @@ def compare(
     # the first size set's last value set knows whether every branch of f was reached
     uncovered = [sm for sm in sample_list if sm.sizes is sample_list[0].sizes][-1].uncovered
     values = [_value(truth, sm) for sm in sample_list]
+    # a test where the truth overflows (x⊙x⊙… 2,000 deep) says nothing either way
+    kept = [(sm, v) for sm, v in zip(sample_list, values, strict=True) if _finite(v)]
+    if not kept:
+        return Verdict(
+            False,
+            f"not decided: {label} is not a finite number on any test (it overflows); "
+            "check it with fewer layers or smaller sizes",
+            "numeric",
+            "not decided",
+        )
+    sample_list, values = [sm for sm, _ in kept], [v for _, v in kept]
 
     def fits(candidate: E.Expr) -> bool:
         return candidate.shape == truth.shape and all(
@@ -470,6 +485,7 @@ def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
 
 Message = Callable[[], str]  # a diagnosis's sentence, printed only for the one that fits
 MAX_FIXES = 400  # candidate corrections tried on one claim (bounded work)
+FIX_WORK = 200_000  # nodes rebuilt and evaluated, in all, by the corrections tried
 
 
 def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, Message, str]]:
@@ -484,11 +500,14 @@ def _fixes(claim: E.Expr) -> Iterator[tuple[E.Expr, E.Expr, Message, str]]:
         for child in node.args:
             parents.setdefault(id(child), []).append(node)
     named = named_derivatives(claim)
+    order = E.postorder(claim)
+    # each fix costs a substitution and an evaluation of the claim: bound their total
+    budget = max(20, min(MAX_FIXES, FIX_WORK // max(1, len(order))))
     tried = 0
-    for node in E.postorder(claim):
+    for node in order:
         for candidate, message, code in _node_fixes(node, named):
             tried += 1
-            if tried > MAX_FIXES:
+            if tried > budget:
                 return
             yield node, candidate, message, code
             for parent in parents.get(id(node), []):
@@ -605,6 +624,11 @@ def _node_fixes(node: E.Expr, named: dict) -> Iterator[tuple[E.Expr, Message, st
 
 
 def _factor(claim, sample_list, values) -> float | None:
+    with np.errstate(all="ignore"):  # a huge claim overflows here: then no factor
+        return _least_squares_factor(claim, sample_list, values)
+
+
+def _least_squares_factor(claim, sample_list, values) -> float | None:
     for sm, v in zip(sample_list, values, strict=True):
         c = _value(claim, sm)
         if c is None or v is None or c.shape != v.shape:
@@ -621,7 +645,8 @@ def _counterexample(claim, truth, label, sample_list, values) -> Verdict:
         c = _value(claim, sm)
         if c is None or v is None:
             continue
-        gap = np.abs(c - v)
+        with np.errstate(all="ignore"):
+            gap = np.abs(c - v)
         index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
         if _close(c, v):
             continue

@@ -694,10 +694,29 @@ def vector_products_first(node: E.MatMul) -> E.Expr | None:
     """(A B) v = A (B v) and uᵀ (A B) = (uᵀ A) B: never form a matrix-matrix product."""
     a, b = node.args
     if b.is_column and isinstance(a, E.MatMul) and a.a.rows != 1:
-        return matmul(a.a, matmul(a.b, b))
+        result = b  # the chain's factors applied to v one at a time, right to left
+        for factor in reversed(_matrix_factors(a)):
+            result = matmul(factor, result)
+        return result
     if a.rows == 1 and isinstance(b, E.MatMul) and b.b.cols != 1:
-        return matmul(matmul(a, b.a), b.b)
+        result = a  # and uᵀ through the chain, left to right
+        for factor in _matrix_factors(b):
+            result = matmul(result, factor)
+        return result
     return None
+
+
+def _matrix_factors(product: E.Expr) -> list[E.Expr]:
+    """A B C … as [A, B, C, …], without recursion (a deep chain is long)."""
+    factors: list[E.Expr] = []
+    stack = [product]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, E.MatMul):
+            stack.extend((node.b, node.a))
+        else:
+            factors.append(node)
+    return factors
 
 
 # -- transpose -----------------------------------------------------------------------------
@@ -714,8 +733,12 @@ def push_transpose(node: E.Transpose) -> E.Expr | None:
         return ones(a.cols, a.rows)
     if isinstance(a, E.Zero):
         return zero(node.shape)
-    if isinstance(a, E.MatMul):
-        return matmul(transpose(a.b), transpose(a.a))
+    if isinstance(a, E.MatMul):  # (A B C)ᵀ = Cᵀ Bᵀ Aᵀ, a factor at a time (no recursion)
+        factors = [transpose(factor) for factor in reversed(_matrix_factors(a))]
+        result = factors[0]
+        for factor in factors[1:]:
+            result = matmul(result, factor)
+        return result
     if isinstance(a, E.Neg):
         return neg(transpose(a.a))
     if isinstance(a, E.Mul) and a.a.is_scalar:

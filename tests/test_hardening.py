@@ -270,3 +270,20 @@ def test_any_text_as_a_name_is_refused_or_reaches_latex_escaped(name: str) -> No
         shown = latex_name(normal, kind)
         assert shown.isascii() and shown.count("{") == shown.count("}"), shown
         assert "%" not in shown and "$" not in shown and "#" not in shown and "^" not in shown
+
+
+def test_two_thousand_deep_chains_answer_without_recursion_or_minutes() -> None:
+    """A A … A x and x ⊙ x ⊙ … ⊙ x, 2,000 deep: derive and check answer (a
+    RecursionError and 210 s before), in a child process held to 60 s."""
+    out = _bounded_run(
+        "import matcalc as mc\n"
+        "n = mc.dims('n'); x = mc.vector('x', n); A = mc.matrix('A', n, n)\n"
+        "e = x\n"
+        "for _ in range(2000): e = A @ e\n"
+        "f = mc.sum(e); mc.derive(f, x); print(mc.check(mc.grad(f, x), f, x).ok)\n"
+        "e = x\n"
+        "for _ in range(2000): e = e * x\n"
+        "f = mc.sum(e); print(mc.check(mc.grad(f, x), f, x).diagnosis or 'ok')\n"
+    )
+    first, second = out.split()
+    assert first == "True" and second in ("ok", "not decided")
