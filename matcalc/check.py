@@ -463,8 +463,13 @@ def _diagnose(claim, truth, label, fits, sample_list, values) -> Verdict | None:
 
     transposed = _try(lambda: E.Transpose.make(claim))
     if transposed is not None and fits(transposed):
+        shapes = (
+            f" (your result is {format_shape(claim.shape)}, {label} is {format_shape(truth.shape)})"
+            if claim.shape != truth.shape
+            else ""
+        )
         return wrong(
-            f"your result is the transpose of {label}: transpose it (numerator vs "
+            f"your result is the transpose of {label}{shapes}: transpose it (numerator vs "
             "denominator layout)",
             "transpose",
         )

@@ -95,18 +95,35 @@ def bind_dims(
     return bindings
 
 
+def _size(dim: sympy.Symbol, value: object) -> int:
+    """A value given for a dimension: a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or int(value) < 1:
+        raise EvaluationError(f"evaluate: the size given for {dim} must be a positive integer, "
+                              f"got {value!r}")  # fmt: skip
+    return int(value)
+
+
 def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.ndarray], Bindings]:
     """Check values against expr's variables: arrays by name and the dimension bindings."""
+    if not isinstance(values, Mapping):
+        raise EvaluationError(
+            f"evaluate: values must map names (or variables) to arrays, got a "
+            f"{type(values).__name__}: mc.evaluate(f, {{'x': …}})"
+        )
     variables = E.variables(expr)
     given: dict[str, object] = {}
     declared: dict[str, E.Variable] = {}
     bindings: Bindings = {}
     for key, value in values.items():
+        if value is None:
+            raise EvaluationError(
+                f"evaluate: the value given for {getattr(key, 'name', key)} is None"
+            )
         if isinstance(key, E.Variable):
             given[key.name] = value
             declared[key.name] = key
         elif isinstance(key, sympy.Symbol):
-            bindings[key] = int(value)  # type: ignore[call-overload]  # a size; int() says if not
+            bindings[key] = _size(key, value)
         elif isinstance(key, str):
             given[key] = value
         else:
@@ -119,7 +136,7 @@ def prepare(expr: E.Expr, values: Mapping[Any, object]) -> tuple[dict[str, np.nd
     }
     for name in list(given):
         if name not in variables and name in dim_names:
-            bindings[dim_names[name]] = int(given.pop(name))  # type: ignore[call-overload]
+            bindings[dim_names[name]] = _size(dim_names[name], given.pop(name))
     missing = sorted(set(variables) - set(given))
     if missing:
         raise EvaluationError(f"evaluate: no value given for {', '.join(missing)}")

@@ -287,3 +287,26 @@ def test_two_thousand_deep_chains_answer_without_recursion_or_minutes() -> None:
     )
     # the true gradient is never called wrong: equal, or (overflowing) not decided
     assert all(word in ("ok", "not", "decided") for word in out.split()), out
+
+
+# -- issue 14, the API part ----------
+def test_evaluate_names_what_is_wrong_with_the_values() -> None:
+    import numpy as np
+
+    x = mc.vector("x", 3)
+    with pytest.raises(mc.EvaluationError, match="must map names"):
+        mc.evaluate(mc.sum(x), [1, 2])
+    with pytest.raises(mc.EvaluationError, match="for x is None"):
+        mc.evaluate(mc.sum(x), {"x": None})
+    with pytest.raises(mc.EvaluationError, match="size given for n must be a positive integer"):
+        mc.evaluate(mc.sum(mc.vector("y", mc.dims("n"))), {"y": np.ones(3), mc.dims("n"): "q"})
+    with pytest.raises(mc.ShapeError, match="x is used as"):
+        mc.evaluate(mc.sum(x) + mc.sum(mc.vector("x", 4)), {"x": np.ones(3)})
+
+
+def test_a_transposed_claim_names_both_shapes() -> None:
+    n, m = mc.dims("n m")
+    W, x = mc.matrix("W", m, n), mc.vector("x", n)
+    verdict = mc.check(x @ mc.ones(m).T, mc.sum(W @ x), W)
+    assert verdict.diagnosis == "transpose" and "(n, m)" in verdict.message
+    assert "(m, n)" in verdict.message
