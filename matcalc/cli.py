@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="matcalc", description=__doc__.splitlines()[0], epilog=EPILOG
     )
     top.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    top.add_argument("--version", action="version", version=f"matcalc {_version()}")
     commands = top.add_subparsers(dest="command", required=True)
     kinds = (
         ("grad", "the gradient of a scalar"),
@@ -95,13 +96,49 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("expr", help="the formula")
-    sub.add_argument("--wrt", required=True, help="the variable to differentiate by")
+    sub.add_argument("--wrt", required=True, action="append",
+                     help="the variable to differentiate by (grad: one or more)")  # fmt: skip
     sub.add_argument("--shape", action="append", metavar="NAME=SIZES", help="declare a shape")
     sub.add_argument("--syntax", choices=["auto", "numpy", "matlab"], default="auto")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("matcalc-chainrule")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+FORMULA_OPTIONS = ("--claim", "--f", "--where")
+
+
+def _formulas_first(argv: list[str]) -> list[str]:
+    """A formula that starts with a minus (-x.T@x, --claim -2*x) is not an option:
+    the subcommand's first word and every formula option's value are kept as
+    values (as --claim=-2*x would be)."""
+    if len(argv) > 2 and argv[0] in SUBCOMMANDS and argv[1] == "--":  # grad -- "-x.T@x" …
+        argv = [argv[0], " " + argv[2], *argv[3:]]
+    out: list[str] = []
+    for index, word in enumerate(argv):
+        previous = argv[index - 1] if index else ""
+        if previous in FORMULA_OPTIONS and word.startswith("-"):
+            out[-1] = f"{previous}={word}"
+            continue
+        subcommand = index == 1 and argv[0] in SUBCOMMANDS
+        if subcommand and word.startswith("-") and not word.startswith("--") and len(word) > 2:
+            word = " " + word  # a leading space: argparse leaves it a value; parse strips it
+        out.append(word)
+    return out
+
+
+SUBCOMMANDS = ("grad", "jacobian", "hessian", "check", "code")
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(_formulas_first(words))
     if args.command == "demo":
         from .demo import main
 
@@ -109,8 +146,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-proof":
         return _check_proof(args)
     shapes = _shapes(args.shape)
-    f, syntax = parse_with_syntax(args.expr, shapes, args.syntax)
-    x = _variable(f, args.wrt, args.command)
+    f, syntax = parse_with_syntax(args.expr.strip(), shapes, args.syntax)
+    wrt = list(dict.fromkeys(args.wrt))
+    if len(wrt) > 1 and args.command != "grad":
+        raise ParseError(f"{args.command} takes one --wrt; got {', '.join(wrt)}")
+    if len(wrt) > 1:
+        return _gradients(args, f, [_variable(f, name, "grad") for name in wrt])
+    x = _variable(f, wrt[0], args.command)
     if args.command == "check":
         known = declarations(f)
         # the claim is read in the formula's syntax (x'*A*x, then A*x is a matrix product)
@@ -130,6 +172,26 @@ def run(argv: Sequence[str] | None = None) -> int:
         say(standalone_code(f, x))
         return 0
     return _derivative(args, f, x)
+
+
+def _gradients(args, f: E.Expr, xs: list[E.Variable]) -> int:
+    """grad with several --wrt: one reverse sweep, each gradient on its line."""
+    if not f.is_scalar:
+        raise MatcalcError(f"grad: {text(f)} is not a scalar; use jacobian")
+    derivation = stepwise.derive(f, xs, layout=args.layout, name=args.name)
+    if args.steps:
+        say(derivation.text())
+    results = derivation.result if isinstance(derivation.result, tuple) else (derivation.result,)
+    if not args.steps:
+        for x, result in zip(xs, results, strict=True):
+            say(f"∂{args.name}/∂{x.name} = {text(result)}")
+    if args.latex not in (None, "-"):
+        say(f"wrote {derivation.write_tex(args.latex)}")
+    elif args.latex == "-":
+        say(derivation.latex())
+    if args.pdf:
+        say(f"wrote {derivation.write_pdf(args.pdf, force=args.force)}")
+    return 0
 
 
 def _derivative(args, f: E.Expr, x: E.Variable) -> int:

@@ -172,3 +172,24 @@ def test_check_proof_text_from_stdin_and_errors(capsys, monkeypatch, tmp_path) -
     bad.write_text("\\begin{align*} a &= \\input{x} \\end{align*}")
     code, _, err = run(capsys, "check-proof", str(bad))
     assert code == 2 and "\\input is not one the reader knows" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "first_line"),
+    [
+        (["--version"], 0, "matcalc "),
+        (["grad", "-x.T@x", "--wrt", "x"], 0, "∂f/∂x = −2 x"),
+        (["grad", "--", "-x.T@x", "--wrt", "x"], 0, "∂f/∂x = −2 x"),
+        (["check", "x.T@x", "--wrt", "x", "--claim", "-2*x"], 1, "wrong: wrong sign"),
+        (["grad", "x.T@A@x + b.T@x", "--wrt", "x", "--wrt", "b", "--shape", "b=n"], 0,
+         "∂f/∂x = (A + Aᵀ) x + b"),
+        (["jacobian", "A@x", "--wrt", "x", "--wrt", "A"], 2, "matcalc: jacobian takes one --wrt"),
+    ],
+)  # fmt: skip
+def test_command_line_words_as_meant(argv, code, first_line) -> None:
+    """Issue 14's CLI cases, as a user runs them (a subprocess)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "matcalc", *argv], capture_output=True, text=True, cwd=ROOT
+    )
+    shown = (done.stdout or done.stderr).splitlines()[0]
+    assert done.returncode == code and shown.startswith(first_line), (done.returncode, shown)
