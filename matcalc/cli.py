@@ -140,8 +140,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(_formulas_first(words))
     if args.command == "demo":
-        from .demo import main
-
+        try:
+            from .demo import main
+        except ModuleNotFoundError as missing:  # installed without the demo's extra
+            raise MatcalcError(
+                f"matcalc demo needs {missing.name}: pip install 'matcalc-chainrule[demo]'"
+            ) from None
         return main()
     if args.command == "check-proof":
         return _check_proof(args)

@@ -193,3 +193,12 @@ def test_command_line_words_as_meant(argv, code, first_line) -> None:
     )
     shown = (done.stdout or done.stderr).splitlines()[0]
     assert done.returncode == code and shown.startswith(first_line), (done.returncode, shown)
+
+
+def test_the_demo_without_its_extra_names_it(capsys, monkeypatch) -> None:
+    """After a plain pip install (no scikit-learn), matcalc demo names the extra."""
+    from matcalc import demo
+
+    monkeypatch.setattr(demo, "load_digits", None)  # as its import would leave it
+    code, _, err = run(capsys, "demo")
+    assert code == 2 and "pip install 'matcalc-chainrule[demo]'" in err
