@@ -304,7 +304,7 @@ def gather_transposes(*roots: E.Expr) -> list[E.Expr]:
         args = tuple(done[id(c)] for c in node.args)
         rebuilt = node if args == node.args else node.with_args(*args)
         if isinstance(node, E.MatMul) and id(node) not in parents_matmul:
-            factors = _chain(rebuilt)
+            factors = E.matmul_factors(rebuilt)
             if len(factors) >= 3 and all(isinstance(f, E.Transpose) for f in factors):
                 inner = factors[-1].args[0]
                 for factor in reversed(factors[:-1]):
@@ -320,19 +320,6 @@ def _transposed_pair(node: E.Expr) -> bool:
     a, b = node.args
     right = isinstance(b, E.Transpose)
     return right and (isinstance(a, E.Transpose) or isinstance(a, E.MatMul))
-
-
-def _chain(product: E.Expr) -> list[E.Expr]:
-    """The factors of a product of matrix products, left to right."""
-    factors: list[E.Expr] = []
-    stack = [product]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, E.MatMul):
-            stack.extend(reversed(item.args))
-        else:
-            factors.append(item)
-    return factors
 
 
 def textbook_forms(*results: E.Expr) -> list[E.Expr]:

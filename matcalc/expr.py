@@ -586,6 +586,20 @@ def matmul(a: Expr, b: Expr) -> Expr:
     return MatMul.make(a, b)
 
 
+def matmul_factors(product: Expr) -> list[Expr]:
+    """The factors of a chain of matrix products, left to right: A (B C) and (A B) C
+    are both [A, B, C].  Iterative, as a deep chain is long."""
+    factors: list[Expr] = []
+    stack = [product]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, MatMul):
+            stack.extend(reversed(item.args))
+        else:
+            factors.append(item)
+    return factors
+
+
 def postorder(*roots: Expr) -> list[Expr]:
     """Every node reachable from roots, children before parents, each once."""
     order: list[Expr] = []

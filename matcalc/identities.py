@@ -75,12 +75,6 @@ def _differing(before: E.Expr, after: E.Expr) -> list[tuple[E.Expr, E.Expr]]:
     return path[::-1]
 
 
-def _chain(node: E.Expr) -> list[E.Expr]:
-    if isinstance(node, E.MatMul):
-        return _chain(node.args[0]) + _chain(node.args[1])
-    return [node]
-
-
 def _product(factors: list[E.Expr]) -> E.Expr:
     result = factors[0]
     for factor in factors[1:]:
@@ -93,7 +87,7 @@ def _transpose_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
     if isinstance(p, E.Transpose):
         inner = p.args[0]
         if isinstance(inner, E.MatMul):
-            factors = _chain(inner)
+            factors = E.matmul_factors(inner)
             for cut in range(1, len(factors)):
                 left, right = _product(factors[:cut]), _product(factors[cut:])
                 yield right.T @ left.T, "the transpose of a product, (A B)ᵀ = Bᵀ Aᵀ"
@@ -126,7 +120,7 @@ def _distributive_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
 
 def _trace_rules(p: E.Expr) -> Iterator[tuple[E.Expr, str]]:
     if isinstance(p, E.Trace):
-        factors = _chain(p.args[0])
+        factors = E.matmul_factors(p.args[0])
         for shift in range(1, len(factors)):
             rotated = factors[shift:] + factors[:shift]
             try:

@@ -695,28 +695,15 @@ def vector_products_first(node: E.MatMul) -> E.Expr | None:
     a, b = node.args
     if b.is_column and isinstance(a, E.MatMul) and a.a.rows != 1:
         result = b  # the chain's factors applied to v one at a time, right to left
-        for factor in reversed(_matrix_factors(a)):
+        for factor in reversed(E.matmul_factors(a)):
             result = matmul(factor, result)
         return result
     if a.rows == 1 and isinstance(b, E.MatMul) and b.b.cols != 1:
         result = a  # and uᵀ through the chain, left to right
-        for factor in _matrix_factors(b):
+        for factor in E.matmul_factors(b):
             result = matmul(result, factor)
         return result
     return None
-
-
-def _matrix_factors(product: E.Expr) -> list[E.Expr]:
-    """A B C … as [A, B, C, …], without recursion (a deep chain is long)."""
-    factors: list[E.Expr] = []
-    stack = [product]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, E.MatMul):
-            stack.extend((node.b, node.a))
-        else:
-            factors.append(node)
-    return factors
 
 
 # -- transpose -----------------------------------------------------------------------------
@@ -734,7 +721,7 @@ def push_transpose(node: E.Transpose) -> E.Expr | None:
     if isinstance(a, E.Zero):
         return zero(node.shape)
     if isinstance(a, E.MatMul):  # (A B C)ᵀ = Cᵀ Bᵀ Aᵀ, a factor at a time (no recursion)
-        factors = [transpose(factor) for factor in reversed(_matrix_factors(a))]
+        factors = [transpose(factor) for factor in reversed(E.matmul_factors(a))]
         result = factors[0]
         for factor in factors[1:]:
             result = matmul(result, factor)
