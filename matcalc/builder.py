@@ -30,6 +30,7 @@ from .functions import CATALOGUE, FUNCTIONS
 
 MAX_LENGTH = 10_000  # characters in one formula
 MAX_TOWER = 20  # x**y**z…: powers nested in an exponent
+MAX_MATRIX_POWER = 32  # A^k in MATLAB syntax is k − 1 matrix products
 
 
 def screen(text: object, refused: Mapping[str, str]) -> str:
@@ -74,6 +75,20 @@ CALLS.update({
 CALLS.update({"diagpart": lambda a: E.DiagPart.make(a)})
 
 
+# MatrixCalculus.org's vector(c) and matrix(c), every entry c, their size inferred;
+# norm1(x) = Σᵢ |xᵢ| (entrywise for a matrix)
+def _filled(c: E.Expr, ones: E.Expr) -> E.Expr:
+    return ones if isinstance(c, E.Const) and c.value == 1 else c * ones
+
+
+CALLS.update({
+    "vector": lambda c, n: _filled(c, C.ones(n)),
+    "matrix": lambda c, m, n: _filled(c, C.ones(m, n)),
+    "norm1": lambda a: C.sum(C.abs(a)),
+})  # fmt: skip
+FILLED = {"vector", "matrix"}
+
+
 def prime_call(function: str) -> str:
     """The call name of f′ (not an identifier: only the LaTeX reader spells it, σ′(z))."""
     return function + "'"
@@ -95,6 +110,31 @@ ARITY = {"maximum": 2, "dot": 2, "outer": 2, "ones": (1, 2), "zeros": (1, 2), "s
 # 𝟏, 0 and I with no size are read only from LaTeX; their size is inferred
 INFERRED_SIZE = {"ones": (0, 1, 2), "zeros": (0, 1, 2), "eye": (0, 1)}
 SIZE_FUNCTIONS = {"ones", "zeros", "eye"}  # their arguments are sizes, not expressions
+
+
+def matrix_power(a: E.Expr, k: int) -> E.Expr:
+    """MATLAB's A^k: I for k = 0, A A ⋯ A (k factors) for k > 0, inv(A)^|k| for k < 0."""
+    if k == 0:
+        return C.eye(a.shape[0])
+    factor = a if k > 0 else C.inv(a)
+    product = factor
+    for _ in range(abs(k) - 1):
+        product = product @ factor
+    return product
+
+
+def convention(name: str, kind: str) -> str:
+    """Why an undeclared name has its kind: MatrixCalculus.org's first-letter rule."""
+    why = {
+        "scalar": "starts with a lower-case letter from a to g",
+        "vector": "starts with a lower-case letter from h to z",
+        "matrix": "starts with a capital letter",
+    }[kind]
+    other = f"{name}=1,1" if kind != "scalar" else f"{name}=n"
+    return (
+        f"{name} is a {kind} because it {why}; declare its shape otherwise: "
+        f"shapes={{{name!r}: ...}}, or --shape {other} on the command line."
+    )
 
 
 # -- a typed tree with shape variables ----------
@@ -139,18 +179,40 @@ class Shaped:
 class Builder:
     """ast → matcalc expression: checks the whitelist, infers shapes, then builds."""
 
-    def __init__(self, text: str, shapes: Mapping[str, object] | None, where: list[int] | None):
+    def __init__(
+        self,
+        text: str,
+        shapes: Mapping[str, object] | None,
+        where: list[int] | None,
+        *,
+        reading: str = "numpy",
+        operators: Mapping[int, str] | None = None,
+    ) -> None:
         self.text, self.where = text, where
+        # "numpy", "matlab" or "casual" (numpy with ^ for **); operators: each operator's
+        # token as the user typed it, by its offset in the Python text (^ or .^, / or ./)
+        self.reading, self.operators = reading, dict(operators or {})
+        self.matrix_powers: dict[int, int] = {}  # node id → k, for MATLAB's A^k
+        self.right_divisions: set[int] = set()  # node ids of MATLAB's A/B = A inv(B)
+        # where the numpy and MATLAB readings part: (position, operator), and the
+        # products of a matrix and a vector that only broadcasting makes elementwise
+        self.points: list[tuple[int, str]] = []
+        self.broadcasts: list[int] = []
         self.declared = dict(shapes or {})
         self.variables: dict[str, tuple[Dim, Dim, str]] = {}
         self.properties: dict[str, set[str]] = {}  # "symmetric", "probability" by name
         self.unit = Dim("1", 1, "a scalar")
         self.inferred: dict[int, Dim] = {}  # the size of 𝟏, 0 or I written without one
+        self.inferred_columns: dict[int, Dim] = {}  # and the columns of matrix(c)
         self.arity = ARITY
         self.kinds: dict[str, str] = {}  # the kind of an undeclared name, when the text says
+        self.collapse_hint = ""  # what a reader adds when a name's size collapses to 1
 
     def pos(self, node: ast.AST) -> int:
-        offset = getattr(node, "col_offset", 0) or 0
+        return self.pos_of_offset(getattr(node, "col_offset", 0) or 0)
+
+    def pos_of_offset(self, offset: int) -> int:
+        """The position in the user's text of an offset in the Python text."""
         if self.where is not None:
             return self.where[min(offset, len(self.where) - 1)] if self.where else 0
         return offset
@@ -236,6 +298,12 @@ class Builder:
         if name == "sum" and len(node.args) == 2:
             if not (isinstance(node.args[1], ast.Constant) and node.args[1].value in (0, 1)):
                 raise self.fail("axis must be 0 or 1", node.args[1])
+        if name in FILLED:
+            value = node.args[0]
+            if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub | ast.UAdd):
+                value = value.operand
+            if not (isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+                raise self.fail(f"{name}(c) takes a number: every entry is c", node)
         if self._size_call(node):
             for a in node.args:
                 ok = (
@@ -380,10 +448,64 @@ class Builder:
                     return Shaped(a.rows, a.cols, node)
                 unify(a.cols, b.rows, "matmul", self.text, here)
                 return Shaped(a.rows, b.cols, node)
+            if self.reading == "matlab":
+                matlab = self._matlab_shape(node, a, b, here)
+                if matlab is not None:
+                    return matlab
             return self._broadcast(a, b, node, here)
         if isinstance(node, ast.Call):
             return self._call_shape(node, of, here)
         raise self.fail(f"{type(node).__name__} is not allowed", node)  # pragma: no cover
+
+    def operator(self, node: ast.BinOp) -> str | None:
+        """The operator of node as the user typed it (None when the text was not typed:
+        LaTeX): it lies between the operands in the Python text."""
+        start = getattr(node.left, "end_col_offset", None)
+        end = getattr(node.right, "col_offset", None)
+        if start is None or end is None:
+            return None
+        return next((t for k, t in self.operators.items() if start <= k < end), None)
+
+    def _is_matrix(self, s: Shaped) -> bool:
+        unit = self.unit.find()
+        return s.rows.find() is not unit and s.cols.find() is not unit
+
+    def _matlab_shape(self, node: Checked, a: Shaped, b: Shaped, here: int) -> Shaped | None:
+        """MATLAB's A^k (the matrix power of a square A, integer k; A^-1 is inv(A)) and
+        A/B (right division A·B⁻¹ by a square B); None for the elementwise cases."""
+        typed = self.operator(node)
+        if isinstance(node.op, ast.Pow) and typed == "^" and self._is_matrix(a):
+            self.matrix_powers[id(node)] = self._integer_exponent(node)
+            unify(a.rows, a.cols, "the matrix power A^k (A must be square)", self.text, here)
+            return Shaped(a.rows, a.rows, node)
+        if isinstance(node.op, ast.Div) and typed == "/" and not self._scalar(b):
+            if not self._is_matrix(b) or self._scalar(a):
+                raise self.fail(
+                    "in MATLAB syntax / divides by a scalar, or A/B is A·inv(B) for a "
+                    "square matrix B; write ./ for the elementwise quotient",
+                    node,
+                )
+            self.right_divisions.add(id(node))
+            unify(b.rows, b.cols, "right division A/B (B must be square)", self.text, here)
+            unify(a.cols, b.rows, "right division A/B = A inv(B)", self.text, here)
+            return Shaped(a.rows, b.cols, node)
+        return None
+
+    def _integer_exponent(self, node: Checked) -> int:
+        exponent, sign = node.right, 1
+        if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub | ast.UAdd):
+            sign = -1 if isinstance(exponent.op, ast.USub) else 1
+            exponent = exponent.operand
+        value = exponent.value if isinstance(exponent, ast.Constant) else None
+        if not (isinstance(value, int | float) and float(value).is_integer()):
+            raise self.fail(
+                "A^k of a matrix is the matrix power, and k must be an integer; "
+                "write A.^k for the elementwise power",
+                node,
+            )
+        if abs(value) > MAX_MATRIX_POWER:
+            raise self.fail(f"a matrix power is at most A^{MAX_MATRIX_POWER}", node)
+        return sign * int(value)
 
     def _broadcast(self, a: Shaped, b: Shaped, node: Checked, here: int) -> Shaped:
         if self._scalar(a):
@@ -403,9 +525,13 @@ class Builder:
 
     def _call_shape(self, node: Checked, of, here: int) -> Shaped:
         name = node.func.id
-        if name in SIZE_FUNCTIONS and not node.args:
+        if name in SIZE_FUNCTIONS and not node.args or name in FILLED:
             rows = Dim(f"size of {name}", use=f"the size of {name}")
             self.inferred[id(node)] = rows
+            if name == "matrix":
+                cols = Dim(f"columns of {name}", use=f"the columns of {name}")
+                self.inferred_columns[id(node)] = cols
+                return Shaped(rows, cols, node)
             return Shaped(rows, rows if name == "eye" else self.unit, node)
         if name in SIZE_FUNCTIONS:
             rows = self.size_dim(node.args[0])
@@ -490,6 +616,7 @@ class Builder:
         return chosen
 
     def build(self, tree: Checked) -> E.Expr:
+        self._refuse_collapsed()
         sizes = self.names_for_dims()
 
         def size(d: Dim) -> object:
@@ -508,17 +635,18 @@ class Builder:
             else:
                 flags = {p: p in known for p in PROPERTIES}
                 variables[name] = C.matrix(name, size(rows), size(cols), **flags)
-        for node_id, dim in self.inferred.items():
-            root = dim.find()
-            if root.value is None and id(root) not in sizes:
-                position = next(self.pos(n) for n in self.postorder(tree) if id(n) == node_id)
-                raise ParseError(
-                    "parse: nothing in the formula fixes the size of this 𝟏, 0 or I; "
-                    "give it: \\mathbf{1}_n, I_n",
-                    self.text,
-                    position,
-                )
-            self.inferred[node_id] = size(dim)  # type: ignore[assignment]
+        for inferred in (self.inferred, self.inferred_columns):
+            for node_id, dim in inferred.items():
+                root = dim.find()
+                if root.value is None and id(root) not in sizes:
+                    position = next(self.pos(n) for n in self.postorder(tree) if id(n) == node_id)
+                    raise ParseError(
+                        "parse: nothing in the formula fixes the size of this 𝟏, 0, I, vector "
+                        "or matrix; give it: ones(n), eye(n) (\\mathbf{1}_n, I_n in LaTeX)",
+                        self.text,
+                        position,
+                    )
+                inferred[node_id] = size(dim)  # type: ignore[assignment]
         built: dict[int, E.Expr] = {}
         for node in self.postorder(tree):
             try:
@@ -528,6 +656,45 @@ class Builder:
                 located.position = self.pos(node)  # type: ignore[attr-defined]
                 raise located from None
         return built[id(tree.body)]
+
+    def _note_point(self, node: Checked, a: E.Expr, b: E.Expr) -> None:
+        """Where MATLAB would read this operation otherwise: * of two non-scalars, / by a
+        matrix, ^ of a matrix; and * or / that only broadcasting makes fit."""
+        typed = self.operator(node)
+        here = self.pos(node)
+        if typed in ("*", "/") and not a.is_scalar and not b.is_scalar and a.shape != b.shape:
+            self.broadcasts.append(here)
+        elif typed == "*" and not a.is_scalar and not b.is_scalar:
+            self.points.append((self._operator_position(node), "*"))
+        elif typed == "/" and not b.is_scalar and not b.is_vector:
+            self.points.append((self._operator_position(node), "/"))
+        elif typed == "^" and not a.is_scalar and not a.is_vector:
+            self.points.append((self._operator_position(node), "^"))
+
+    def _operator_position(self, node: Checked) -> int:
+        start, end = node.left.end_col_offset, node.right.col_offset
+        offset = next((k for k in self.operators if start <= k < end), start)
+        return self.pos_of_offset(offset)
+
+    def _refuse_collapsed(self) -> None:
+        """A name whose size the formula set to 1 by itself (x@y read as a product of two
+        vectors) is refused: that reading is surely not what was meant."""
+        for name, (rows, cols, kind) in self.variables.items():
+            if name in self.declared or kind == "scalar":
+                continue
+            collapsed = [d for d in (rows, cols) if d is not self.unit and d.find().value == 1]
+            if collapsed and collapsed[0].find() is self.unit.find():
+                raise ParseError(
+                    f"parse: {name} would have to be a {kind} of size 1 for the products to "
+                    f"fit ({self.collapse_hint or convention(name, kind)}) Check the "
+                    "products, or declare its shape if size 1 is meant",
+                    self.text,
+                    self.position_of(name),
+                )
+
+    def position_of(self, name: str) -> int:
+        found = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", self.text)
+        return found.start() if found else 0
 
     def _node(self, node: Checked, built: dict[int, E.Expr], variables) -> E.Expr:
         if isinstance(node, ast.Constant):
@@ -541,6 +708,12 @@ class Builder:
             return built[id(node.value)].T
         if isinstance(node, ast.BinOp):
             a, b = built[id(node.left)], built[id(node.right)]
+            if id(node) in self.matrix_powers:
+                return matrix_power(a, self.matrix_powers[id(node)])
+            if id(node) in self.right_divisions:
+                return a @ C.inv(b)
+            if self.reading == "casual":
+                self._note_point(node, a, b)
             op = type(node.op)
             return {
                 ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
@@ -553,6 +726,9 @@ class Builder:
             sizes = [a.value if isinstance(a, ast.Constant) else a.id for a in node.args]
             return CALLS[name](*sizes)
         args = [built[id(a)] for a in self._children(node)]
+        if name in FILLED:
+            sizes = [self.inferred[id(node)], self.inferred_columns.get(id(node))]
+            return CALLS[name](*args, *sizes[: 1 if name == "vector" else 2])
         if name == "sum":
             return C.sum(args[0], axis=self._axis(node))
         return CALLS[name](*args)

@@ -18,9 +18,11 @@ What it reads (the lecture's notation and its common variants):
   product, ``\\oslash`` elementwise division; juxtaposition binds tighter than
   ``\\odot`` (W x ⊙ y is (W x) ⊙ y).
 - ``^\\top``, ``^T``, ``^{\\mathsf T}``, ``^\\intercal`` (transpose),
-  ``^{-1}``, ``^{-\\top}``; a power of a scalar or, elementwise, of a vector;
-  ``A^{\\odot 2}`` for the elementwise power of a matrix (``A^2`` of a matrix
-  is refused: the matrix power is A A).
+  ``^{-1}``, ``^{-\\top}``; a power of a scalar or, elementwise, of a vector
+  (``2^{\\mathbf{x}}`` too, like ``e^{\\mathbf{x}}``); ``A^{\\circ 2}`` (as
+  ``mc.latex`` prints it) or ``A^{\\odot 2}`` for the elementwise power of a
+  matrix and ``A^{\\circ -1}`` for its entries' reciprocals (``A^2`` of a
+  matrix is refused: the matrix power is A A; ``A^{-1}`` is the inverse).
 - ``\\frac{a}{b}``, ``a / b``, ``\\sqrt{x}``, ``|x|``, ``\\|x\\|`` (with
   ``_2`` or ``_F``), ``\\langle x, y \\rangle``, ``\\max(a, b)``, ``\\sum(x)``
   (the sum of all entries), ``\\mathbf{1}`` / ``\\mathbf{0}`` / ``I`` with
@@ -67,6 +69,8 @@ DELIMITERS = {
 }  # fmt: skip
 OPENING = {"(": ")", "[": "]", "{": "}"}
 HADAMARD = {r"\odot": ast.Mult, r"\circ": ast.Mult, r"\oslash": ast.Div}
+# a superscript starting with one of these is a Hadamard power: A^{\circ 2} = A ⊙ A
+HADAMARD_POWER = {r"\circ", r"\odot"}
 TIMES = {r"\cdot", r"\times", "*"}
 TRANSPOSE = {r"\top", "T", r"\intercal"}
 FONTS = {
@@ -304,7 +308,7 @@ class LatexReader:
         if bare in {"-" + t for t in TRANSPOSE}:
             inverse = _call("inv", [base], caret.position)
             return _node(ast.Attribute, caret.position, value=inverse, attr="T", ctx=ast.Load())
-        elementwise = bool(values) and values[0] == r"\odot"
+        elementwise = bool(values) and values[0] in HADAMARD_POWER
         exponent = self.sub_reader(content[1:] if elementwise else content, "exponent").read()
         node = _node(ast.BinOp, caret.position, left=base, op=ast.Pow(), right=exponent.body)
         node.elementwise = elementwise  # type: ignore[attr-defined]
@@ -675,6 +679,14 @@ def default_shapes(
     return out
 
 
+def _number_to_a_vector(base: E.Expr, exponent: E.Expr) -> bool:
+    """2^{\\mathbf{x}}: a number to a vector's powers, (2^x)ᵢ = 2^{xᵢ}, as e^{\\mathbf{x}}.
+
+    Only a number: a^l with a name for a base is Nielsen's layer index (a^l, δ^l),
+    which must be refused, not read as a power."""
+    return isinstance(base, E.Const) and exponent.is_vector
+
+
 class LatexBuilder(Builder):
     """The text parser's builder, with what only LaTeX spells: 𝟏, 0 and I of inferred
     size, and the check that ^k of a matrix is not read as a matrix power."""
@@ -685,6 +697,7 @@ class LatexBuilder(Builder):
         super().__init__(text, shapes, None)
         self.arity = {**ARITY, **INFERRED_SIZE}
         self.result = result
+        self.collapse_hint = "juxtaposition is the matrix product; ⊙ is the elementwise one."
 
     def infer(self, tree):
         """Shapes bottom-up; then the result's shape, when the caller knows it (a proof's
@@ -706,7 +719,7 @@ class LatexBuilder(Builder):
         made = super()._node(node, built, variables)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             base, exponent = built[id(node.left)], built[id(node.right)]
-            if not exponent.is_scalar:
+            if not (exponent.is_scalar or _number_to_a_vector(base, exponent)):
                 raise self.fail(
                     "an exponent must be a scalar: a layer index is a subscript, "
                     "\\delta_L or \\delta^{(L)}",
@@ -714,7 +727,7 @@ class LatexBuilder(Builder):
                 )
             if not (base.is_scalar or base.is_vector or getattr(node, "elementwise", False)):
                 raise self.fail(
-                    "a power of a matrix: write A A for the matrix power, or A^{\\odot 2} "
+                    "a power of a matrix: write A A for the matrix power, or A^{\\circ 2} "
                     "for the elementwise one",
                     node,
                 )
@@ -734,23 +747,6 @@ class LatexBuilder(Builder):
                     node,
                 )
         return made
-
-    def build(self, tree):
-        """A name whose size the formula set to 1 by itself (z z read as a product of two
-        vectors) is refused: the reading is surely not what was meant."""
-        for name, (rows, cols, kind) in self.variables.items():
-            if name in self.declared or kind == "scalar":
-                continue
-            collapsed = [d for d in (rows, cols) if d is not self.unit and d.find().value == 1]
-            if collapsed and collapsed[0].find() is self.unit.find():
-                raise ParseError(
-                    f"parse: {name} would have to be a {kind} of size 1 for the products to "
-                    "fit (juxtaposition is the matrix product; ⊙ is the elementwise one); "
-                    "declare its shape if that is meant",
-                    self.text,
-                    self.position_of(name),
-                )
-        return super().build(tree)
 
     def position_of(self, name: str) -> int:
         found = re.search(re.escape(name), self.text)

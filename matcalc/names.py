@@ -1,15 +1,16 @@
 """What a name may be: one rule for variables, dimensions and derivations.
 
 A name is NFKC-normalised first (as Python normalises identifiers, so ``ｔ0``
-is ``t0``), then must be an identifier that is not a Python keyword, does
-not start with an underscore (generated code keeps those for itself), and is
-at most 64 characters.  Names are data everywhere else: generated code maps
-them to internal names, LaTeX escapes them, terminals see them escaped.
+is ``t0``), then must be an identifier that does not start with an
+underscore (generated code keeps those for itself) and has at most 64
+characters.  A Python keyword is a name like any other (``lambda`` is a
+common one in formulas): nothing uses names as Python identifiers.  Names are
+data everywhere else: generated code maps them to internal names, LaTeX
+escapes them, terminals see them escaped.
 """
 
 from __future__ import annotations
 
-import keyword
 import unicodedata
 
 from .errors import DeclarationError
@@ -26,8 +27,6 @@ def checked_name(name: object, what: str) -> str:
         raise DeclarationError(f"{what}: a name has at most {MAX_NAME_LENGTH} characters")
     if not normal.isidentifier():
         raise DeclarationError(f"{what}: the name must be an identifier, got {name!r}")
-    if keyword.iskeyword(normal) or keyword.issoftkeyword(normal):
-        raise DeclarationError(f"{what}: {normal!r} is a Python keyword, not a name")
     if normal.startswith("_"):
         raise DeclarationError(f"{what}: a name may not start with '_' (got {normal!r})")
     return normal

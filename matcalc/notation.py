@@ -8,6 +8,10 @@ bold lowercase vectors (\\mathbf{x}), upright capital matrices, \\odot,
 tokens; ``printing`` walks the expression once and asks the style.  Where the
 two targets write a node differently in shape, not just in tokens (a power,
 a quotient, an axis sum, a number), the style has a method for it.
+
+A power of a matrix is always the Hadamard power, A∘² = A ⊙ A (LaTeX
+``A^{\\circ 2}``), and its entrywise reciprocal 1 ⊘ A (``A^{\\circ -1}``): A² and
+A⁻¹ would read as the matrix power and the inverse, which are A A and inv(A).
 """
 
 from __future__ import annotations
@@ -103,6 +107,25 @@ class Style:
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+HADAMARD_POWER = "∘"  # text: A∘² is A ⊙ A, never the matrix power A²
+
+
+def integer_exponent(exponent: E.Expr) -> int | None:
+    """k when the exponent is the integer constant k, else None.
+
+    −k arrives either as the constant −k (x ** -1 in Python) or as −(k) (the
+    parser's unary minus): both are k = −1 here, so both print alike."""
+    if isinstance(exponent, E.Neg):
+        inner = integer_exponent(exponent.a)
+        return None if inner is None else -inner
+    if isinstance(exponent, E.Const) and isinstance(exponent.value, sympy.Integer):
+        return int(exponent.value)
+    return None
+
+
+def is_matrix(expr: E.Expr) -> bool:
+    """Neither a scalar nor a vector: a power of it must not look like a matrix power."""
+    return kind_of(expr) == "matrix"
 
 
 class TextStyle(Style):
@@ -140,11 +163,27 @@ class TextStyle(Style):
         return Printed(f"{self.paren(a, PRODUCT)} / {self.paren(b, POWER)}", PRODUCT, "div")
 
     def power(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
-        (_, exponent) = node.args
-        base = self.paren(a, POSTFIX)
-        if isinstance(exponent, E.Const) and isinstance(exponent.value, sympy.Integer):
-            return Printed(base + str(exponent.value).translate(_SUPERSCRIPTS), POSTFIX)
-        return Printed(f"{base}^{self.paren(b, ATOM)}", POWER)
+        """x² and x^c of a scalar or vector (entrywise, as the lecture writes them)."""
+        base, exponent = node.args
+        k = integer_exponent(exponent)
+        if is_matrix(base):
+            return self.hadamard_power(a, b, k)
+        shown = self.paren(a, POSTFIX)
+        if k is not None:
+            return Printed(shown + str(k).translate(_SUPERSCRIPTS), POSTFIX)
+        return Printed(f"{shown}^{self.paren(b, ATOM)}", POWER)
+
+    def hadamard_power(self, a: Printed, b: Printed, k: int | None) -> Printed:
+        """A∘ᵏ, (A∘ᵏ)ᵢⱼ = Aᵢⱼᵏ; A∘⁻¹ is written 1 ⊘ A, the entries' reciprocals.
+
+        The base is parenthesized unless atomic: (A⁻¹)∘², not A⁻¹∘², whose
+        superscripts would run together."""
+        if k == -1:  # A⁻¹ is the inverse: the reciprocal is written as the quotient
+            return Printed(f"1 ⊘ {self.paren(a, POWER)}", PRODUCT, "div")
+        shown = self.paren(a, ATOM) + HADAMARD_POWER
+        if k is not None:
+            return Printed(shown + str(k).translate(_SUPERSCRIPTS), POSTFIX)
+        return Printed(f"{shown}^{self.paren(b, ATOM)}", POWER)
 
     def axis_sum(self, axis: int | None, a: Printed) -> Printed:
         if axis is None:
@@ -261,14 +300,26 @@ class LatexStyle(Style):
         return Printed(rf"{left} \oslash {self.paren(b, POSTFIX)}", PRODUCT, "div")
 
     def power(self, node: E.Expr, a: Printed, b: Printed) -> Printed:
-        base = node.args[0]
-        # a matrix's elementwise power is A^{⊙k}: A^k would read as the matrix power
-        (_, exponent) = node.args
-        negative = isinstance(exponent, E.Const) and exponent.value.is_negative
-        # and x^{⊙−1} of a vector, whose x^{-1} would read as an inverse
-        plain = base.is_scalar or (base.is_vector and not negative)
-        mark = "" if plain else r"\odot "
-        return Printed(f"{self.paren(a, ATOM)}^{{{mark}{b.text}}}", POSTFIX)
+        """a^{k} of a scalar, \\mathbf{x}^{2} of a vector, A^{\\circ k} (the Hadamard
+        power) of a matrix."""
+        base, exponent = node.args
+        if not self.hadamard_marked(base, exponent):
+            return Printed(f"{self.paren(a, ATOM)}^{{{b.text}}}", POSTFIX)
+        # A^{\circ (c + 1)}: the ∘ marks the whole exponent, not its first term
+        return Printed(rf"{self.paren(a, ATOM)}^{{\circ {self.paren(b, PRODUCT)}}}", POSTFIX)
+
+    @staticmethod
+    def hadamard_marked(base: E.Expr, exponent: E.Expr) -> bool:
+        """Does the power need its ∘?  Always for a matrix (A^2 would read as the matrix
+        power A A); for a vector when the exponent is a negative constant, since
+        \\mathbf{x}^{-1} would read as an inverse; never for a scalar."""
+        if base.is_scalar:
+            return False
+        if not base.is_vector:
+            return True
+        k = integer_exponent(exponent)
+        negative = isinstance(exponent, E.Const) and bool(exponent.value.is_negative)
+        return negative or (k is not None and k < 0)
 
     def axis_sum(self, axis: int | None, a: Printed) -> Printed:
         if axis is None:
@@ -319,14 +370,31 @@ LATEX = LatexStyle(
 
 _TEXT_MATH = {
     "×": r"$\times$", "∂": r"$\partial$", "δ": r"$\delta$", "σ": r"$\sigma$", "′": "'",
-    "ᵀ": r"$^\top$", "⊙": r"$\odot$", "−": "-", "𝟏": r"$\mathbf{1}$", "∇": r"$\nabla$",
+    "⊙": r"$\odot$", "−": "-", "𝟏": r"$\mathbf{1}$", "∇": r"$\nabla$",
+    "∘": r"$\circ$", "⊘": r"$\oslash$",
 }  # fmt: skip
+# a run of superscripts (x², A∘⁻², X⁻ᵀ) becomes one TeX superscript
+_SUPERSCRIPT_RUN = re.compile("([⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ]+)")
+_UNSUPERSCRIPT = str.maketrans(
+    {**dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-", strict=True)), "ᵀ": r"\top "}
+)
 
 
 def latex_text(words: str) -> str:
-    """Plain words for LaTeX text mode: escapes, and the few math symbols we use."""
+    """Plain words for LaTeX text mode: escapes, and the few math symbols we use
+    (a message quoting A∘² shows A$\\circ$$^{2}$, never A??)."""
+    # a split on one group: the odd pieces are the superscript runs
+    pieces = _SUPERSCRIPT_RUN.split(words.replace("\\", "/"))
+    return "".join(
+        f"$^{{{piece.translate(_UNSUPERSCRIPT)}}}$" if i % 2 else _text_mode(piece)
+        for i, piece in enumerate(pieces)
+    )
+
+
+def _text_mode(words: str) -> str:
+    """Words without superscripts, escaped character by character for text mode."""
     out = []
-    for char in words.replace("\\", "/"):
+    for char in words:
         if char in _TEXT_MATH:
             out.append(_TEXT_MATH[char])
         elif char in "_&%#${}":

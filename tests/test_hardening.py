@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings
@@ -29,8 +30,6 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("class", "keyword"),
-        ("match", "keyword"),
         ("_private", "start with '_'"),
         ("x y", "identifier"),
         ("\\input{/etc/hostname}", "identifier"),
@@ -44,6 +43,18 @@ def test_a_name_that_cannot_be_one_is_refused(name, words) -> None:
     if isinstance(name, str) and " " not in name:
         with pytest.raises(mc.DeclarationError, match=words):
             mc.dims(name)
+
+
+@pytest.mark.parametrize("word", ["lambda", "class", "in", "match"])
+def test_a_python_keyword_is_a_name_like_any_other(word) -> None:
+    """Nothing uses names as Python identifiers, so λ may be called lambda."""
+    lam, x = mc.vector(word, 3), mc.vector("x", 3)
+    f = mc.sum(lam * x) + mc.dot(lam, lam)
+    values = {word: np.array([1.0, -2.0, 0.5]), "x": np.array([0.3, 0.1, 2.0])}
+    value, (gradient,) = mc.compile(f, wrt=[lam])(**values)
+    assert np.allclose(gradient.ravel(), values["x"] + 2 * values[word])
+    assert mc.parse(f"sum({word}*x) + dot({word}, {word})", {word: (3,), "x": (3,)}) is f
+    assert mc.dims(word).name == word
 
 
 def test_names_are_nfkc_normalised_like_python_identifiers() -> None:

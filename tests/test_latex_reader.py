@@ -70,7 +70,7 @@ READINGS = [
     (r"W^{(1)} \mathbf{x}", "W1@x"),
     (r"\mathbf{x}_{\mathrm{out}} + \mathbf{x}_{out}", "2*x_out"),
     (r"\max(0, \mathbf{x})", "relu(x)"),
-    (r"A^{\odot 2}", "A*A"),
+    (r"A^{\odot 2}", "A.*A"),
     (r"\mathbf{x}^2", "x*x"),
     (r"x^\top W^\top \mathbf{y} \,\cdot\, c", "c*y.T@W@x"),
     (r"(\mathbf{v}^\top \mathbf{v}) A", "(v.T@v)*A"),
@@ -84,6 +84,41 @@ def test_a_student_formula_reads_as_meant(latex: str, text: str) -> None:
     expected = mc.parse(text, SHAPES)
     assert read.shape == expected.shape
     assert mc.equivalent(read, expected), (str(read), text)
+
+
+# (a Hadamard power as mc.latex prints it or a student types it, the same in numpy syntax)
+HADAMARD_POWERS = [
+    (r"A^{\circ 2}", "A*A"),
+    (r"A^{\circ -1}", "1/A"),
+    (r"A^{\odot -1}", "1/A"),
+    (r"A^{\circ c}", "A**c"),
+    (r"A^{\circ \left(c + 1\right)}", "A**(c + 1)"),
+    (r"\left(A^{-1}\right)^{\circ 2}", "inv(A)*inv(A)"),
+    (r"\mathbf{x}^{\circ -1}", "1/x"),
+    (r"\mathbf{x}^{\odot -1}", "1/x"),
+    (r"2^{\mathbf{x}}", "2**x"),
+]
+
+
+@pytest.mark.parametrize(("latex", "text"), HADAMARD_POWERS)
+def test_a_hadamard_power_reads_as_meant(latex: str, text: str) -> None:
+    read = mc.parse(latex, SHAPES)
+    expected = mc.parse(text, SHAPES, syntax="numpy")
+    assert read.shape == expected.shape
+    assert mc.equivalent(read, expected), (str(read), text)
+
+
+@pytest.mark.parametrize(
+    ("exponent", "text"),
+    [("2", "2"), ("-1", "-1"), ("-2", "-2"), ("c", "c"), (r"\frac{1}{2}", "1/2")],
+)
+def test_circ_and_odot_powers_read_alike(exponent: str, text: str) -> None:
+    """A^{\\circ k} (as mc.latex prints it) is A^{\\odot k}, the Hadamard power; A^{-1}
+    stays the inverse."""
+    circ = mc.parse(rf"A^{{\circ {exponent}}}", SHAPES)
+    assert circ is mc.parse(rf"A^{{\odot {exponent}}}", SHAPES)
+    assert mc.equivalent(circ, mc.parse(f"A**({text})", SHAPES, syntax="numpy"))
+    assert mc.parse(r"A^{-1}", SHAPES) is mc.inv(mc.matrix("A", "n", "n"))
 
 
 def test_names_greek_bold_and_conventions() -> None:

@@ -75,17 +75,24 @@ def test_numpy_syntax(text, expected, shapes) -> None:
     ],
 )
 def test_matlab_syntax_means_the_numpy_spelling(matlab, numpy_) -> None:
-    from matcalc.parse import MATLAB_ONLY
-
     assert mc.parse(matlab, syntax="matlab") is mc.parse(numpy_, syntax="numpy")
-    if MATLAB_ONLY.search(matlab):  # auto: a MATLAB-only token decides
-        assert mc.parse(matlab) is mc.parse(numpy_)
+    try:
+        auto = mc.parse(matlab)
+    except mc.ParseError as error:  # no evidence, and the readings differ: refused
+        assert "ambiguous" in str(error)
+        assert not any(token in matlab for token in ("'", ".*", "./", ".^"))
+    else:
+        assert auto is mc.parse(numpy_)
 
 
-def test_auto_syntax_falls_back_to_matlab_on_a_shape_error() -> None:
+def test_auto_syntax_takes_the_reading_the_shapes_allow() -> None:
     shapes = {"A": ("m", "n"), "B": ("n", "p")}
     assert str(mc.parse("A*B", shapes)) == "A B"  # A ⊙ B is a shape error, A B is not
-    assert str(mc.parse("A*B")) == "A ⊙ B"  # both readings fit: numpy-like
+    assert str(mc.parse("A*B", {"A": ("m", "n"), "B": ("m", "n")})) == "A ⊙ B"
+    with pytest.raises(mc.ParseError, match="ambiguous") as caught:
+        mc.parse("A*B")  # both readings fit: refused, never guessed
+    assert caught.value.position == 1
+    assert "A ⊙ B" in str(caught.value) and "giving A B." in str(caught.value)
     with pytest.raises(mc.ParseError, match="mixes MATLAB-like") as caught:
         mc.parse("x'@A")
     assert caught.value.position == 2
@@ -122,16 +129,16 @@ def test_parsed_formulas_differentiate() -> None:
     "text,message,position",
     [
         ("x +", "ends too early", 3),
-        ("x + * y", "invalid syntax", 4),
+        ("x + * y", "expected an operand", 4),
         ("foo(x)", "unknown function 'foo'", 0),
         ("x # comment", "no comments", 2),
         ("sum(x, axis=2)", "axis must be 0 or 1", 12),
         ("exp(x, y)", "exp takes 1 argument", 0),
-        ("x.shape", "only .T", 0),
+        ("x.shape", "a '.' must start .T", 1),
         ("exp", "is a function", 0),
         ("ones(n, x.T)", "size of ones", 8),
         ("'x", "transpose ' must follow an operand", 0),
-        ("x $ y", "invalid syntax", 2),
+        ("x $ y", "'$' is not allowed", 2),
     ],
 )
 def test_parse_errors_give_the_position(text, message, position) -> None:

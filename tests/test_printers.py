@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import matcalc as mc
+from matcalc.notation import latex_text
 
 n, m = mc.dims("n m")
 a, b, c = mc.vector("a", n), mc.vector("b", n), mc.vector("c", n)
@@ -59,3 +60,79 @@ def test_names_follow_the_convention() -> None:
     assert mc.latex(W_out) == r"W_{\mathrm{out}}"
     assert mc.latex(theta) == r"\boldsymbol{\theta}"
     assert mc.latex(mc.scalar("eta")) == r"\eta"
+
+
+# -- powers: a matrix's elementwise power never looks like its matrix power or inverse ----
+k = mc.scalar("k")
+x = mc.vector("x", n)
+POWER_SHAPES = {"A": ("n", "n"), "x": ("n",), "k": ()}
+
+POWERS = [
+    # expression, text, LaTeX: A∘ᵏ is the Hadamard power, 1 ⊘ A the entries' reciprocals
+    (A**2, "A∘²", r"A^{\circ 2}"),
+    (A**3, "A∘³", r"A^{\circ 3}"),
+    (A**-1, "1 ⊘ A", r"A^{\circ -1}"),
+    (A**-2, "A∘⁻²", r"A^{\circ -2}"),
+    (A**k, "A∘^k", r"A^{\circ k}"),
+    (A ** (-k), "A∘^(−k)", r"A^{\circ -k}"),
+    (A ** (k + 1), "A∘^(k + 1)", r"A^{\circ \left(k + 1\right)}"),
+    (A**0.5, "A∘^(1/2)", r"A^{\circ \frac{1}{2}}"),
+    (mc.inv(A), "A⁻¹", r"A^{-1}"),
+    (mc.inv(A) ** 2, "(A⁻¹)∘²", r"\left(A^{-1}\right)^{\circ 2}"),
+    (mc.inv(A) ** -1, "1 ⊘ A⁻¹", r"\left(A^{-1}\right)^{\circ -1}"),
+    ((A**2).T, "(A∘²)ᵀ", r"\left(A^{\circ 2}\right)^\top"),
+    (A**-1 @ x, "(1 ⊘ A) x", r"A^{\circ -1} \mathbf{x}"),
+    ((A @ A) ** -1, "1 ⊘ (A A)", r"\left(A A\right)^{\circ -1}"),
+    # vectors and scalars keep the lecture's x²; only x^{∘−1} is marked (x^{-1} reads as inv)
+    (x**2, "x²", r"\mathbf{x}^{2}"),
+    (x**-1, "x⁻¹", r"\mathbf{x}^{\circ -1}"),
+    (x**k, "x^k", r"\mathbf{x}^{k}"),
+    (2**x, "2^x", r"2^{\mathbf{x}}"),
+    (k**2, "k²", r"k^{2}"),
+    (k**-1, "k⁻¹", r"k^{-1}"),
+]
+
+
+@pytest.mark.parametrize("expr,text,latex", POWERS, ids=[c[1] for c in POWERS])
+def test_powers_of_a_matrix_are_marked_elementwise(expr, text, latex) -> None:
+    assert mc.text(expr) == text
+    assert mc.latex(expr) == latex
+    assert mc.markdown(expr) == f"${latex}$"
+
+
+@pytest.mark.parametrize("expr,text,latex", POWERS, ids=[c[1] for c in POWERS])
+def test_printed_powers_read_back(expr, text, latex) -> None:
+    back = mc.parse(mc.latex(expr), POWER_SHAPES)
+    assert back.shape == expr.shape
+    assert mc.equivalent(back, expr), (latex, str(back))
+
+
+@pytest.mark.parametrize(
+    "parsed,text,latex",
+    [
+        ("A**2", "A∘²", r"A^{\circ 2}"),
+        ("A**-1", "1 ⊘ A", r"A^{\circ -1}"),
+        ("A**-2", "A∘⁻²", r"A^{\circ -2}"),
+        ("x**-1", "x⁻¹", r"\mathbf{x}^{\circ -1}"),
+        ("k**-1", "k⁻¹", r"k^{-1}"),
+    ],
+)
+def test_a_parsed_negative_exponent_prints_as_the_constant_does(parsed, text, latex) -> None:
+    """A**-1 parses as A ** −(1), not A ** (−1): it must print, and read back, alike."""
+    expr = mc.parse(parsed, POWER_SHAPES, syntax="numpy")
+    assert (mc.text(expr), mc.latex(expr)) == (text, latex)
+    assert mc.equivalent(mc.parse(latex, POWER_SHAPES), expr)
+
+
+def test_derivation_steps_mark_a_matrix_power() -> None:
+    X = mc.matrix("X", n, n)
+    derivation = mc.derive(mc.sum(X**3), X)
+    assert "sum(X∘³)" in derivation.text() and "3 X∘²" in derivation.text()
+    assert r"X^{\circ 3}" in derivation.latex() and r"3 X^{\circ 2}" in derivation.latex()
+    assert "X²" not in derivation.text() and r"\odot 2" not in derivation.latex()
+
+
+def test_messages_show_powers_in_the_proof_display() -> None:
+    """A message quoting A∘², 1 ⊘ A or X⁻ᵀ keeps its symbols in LaTeX text mode."""
+    assert latex_text("A∘² and 1 ⊘ A") == r"A$\circ$$^{2}$ and 1 $\oslash$ A"
+    assert latex_text("X⁻ᵀ, A∘⁻²") == r"X$^{-\top }$, A$\circ$$^{-2}$"
