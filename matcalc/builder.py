@@ -130,11 +130,7 @@ def convention(name: str, kind: str) -> str:
         "vector": "starts with a lower-case letter from h to z",
         "matrix": "starts with a capital letter",
     }[kind]
-    other = f"{name}=1,1" if kind != "scalar" else f"{name}=n"
-    return (
-        f"{name} is a {kind} because it {why}; declare its shape otherwise: "
-        f"shapes={{{name!r}: ...}}, or --shape {other} on the command line."
-    )
+    return f"{name} is a {kind} because it {why}"
 
 
 # -- a typed tree with shape variables ----------
@@ -328,6 +324,8 @@ class Builder:
     # -- shapes ----------
     def declared_shape(self, name: str) -> tuple[Dim, Dim, str]:
         spec = self.declared[name]
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec = (spec,)  # {"x": 3}: a vector of length 3
         if isinstance(spec, str):
             spec = () if spec.strip() in ("", "scalar") else tuple(spec.split(","))
         if isinstance(spec, tuple | list):  # n,n,symmetric and m,1,probability
@@ -338,7 +336,7 @@ class Builder:
             raise ShapeError(
                 f"parse: the shape of {name} must be (), (n,), or (m, n); got {spec!r}"
             )
-        sizes = []
+        sizes: list[Dim] = []
         for size in spec:
             size = size.strip() if isinstance(size, str) else size
             if isinstance(size, str) and size.isascii() and size.isdecimal():
@@ -346,7 +344,8 @@ class Builder:
                     raise ShapeError(f"parse: the shape of {name}: a size is at most {MAX_SIZE}")
                 size = int(size)
             dim = as_dim(size, f"the shape of {name}")
-            sizes.append(Dim(str(dim), dim, f"declared for {name}"))
+            part = ("rows", "columns")[len(sizes)]
+            sizes.append(Dim(str(dim), dim, f"the declared {part} of {name}"))
         if len(sizes) == 0:
             return self.unit, self.unit, "scalar"
         if len(sizes) == 1 or (len(sizes) == 2 and sizes[1].value == 1):
@@ -441,6 +440,8 @@ class Builder:
             return Shaped(s.cols, s.rows, node)
         if isinstance(node, ast.BinOp):
             a, b = of(node.left), of(node.right)
+            if self.operators:  # a typed operator: point at it, not at the left operand
+                here = self._operator_position(node)
             if isinstance(node.op, ast.MatMult):
                 if self._scalar(a):
                     return Shaped(b.rows, b.cols, node)
@@ -686,8 +687,9 @@ class Builder:
             if collapsed and collapsed[0].find() is self.unit.find():
                 raise ParseError(
                     f"parse: {name} would have to be a {kind} of size 1 for the products to "
-                    f"fit ({self.collapse_hint or convention(name, kind)}) Check the "
-                    "products, or declare its shape if size 1 is meant",
+                    f"fit ({self.collapse_hint or convention(name, kind) + '.'}) Check the "
+                    f"products, or declare its shape if size 1 is meant (shapes={{{name!r}: "
+                    "...}, --shape on the command line)",
                     self.text,
                     self.position_of(name),
                 )

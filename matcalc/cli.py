@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from . import engine, stepwise
 from . import expr as E
+from .builder import convention
 from .errors import MatcalcError
 from .names import shown
 from .parse import ParseError, declarations, parse, parse_with_syntax
@@ -99,7 +100,7 @@ def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--wrt", required=True, action="append",
                      help="the variable to differentiate by (grad: one or more)")  # fmt: skip
     sub.add_argument("--shape", action="append", metavar="NAME=SIZES", help="declare a shape")
-    sub.add_argument("--syntax", choices=["auto", "numpy", "matlab"], default="auto")
+    sub.add_argument("--syntax", choices=["auto", "numpy", "matlab", "latex"], default="auto")
 
 
 def _version() -> str:
@@ -181,7 +182,10 @@ def run(argv: Sequence[str] | None = None) -> int:
 def _gradients(args, f: E.Expr, xs: list[E.Variable]) -> int:
     """grad with several --wrt: one reverse sweep, each gradient on its line."""
     if not f.is_scalar:
-        raise MatcalcError(f"grad: {text(f)} is not a scalar; use jacobian")
+        raise MatcalcError(
+            f"grad: {text(f)} is not a scalar, it is {f.rows}×{f.cols}; use jacobian"
+            + _conventions(f, args, [x.name for x in xs])
+        )
     derivation = stepwise.derive(f, xs, layout=args.layout, name=args.name)
     if args.steps:
         say(derivation.text())
@@ -198,10 +202,26 @@ def _gradients(args, f: E.Expr, xs: list[E.Variable]) -> int:
     return 0
 
 
+def _conventions(f: E.Expr, args, wrt: list[str]) -> str:
+    """Why undeclared vectors are vectors (the first-letter rule), when one of them may
+    be a scalar the user meant: lam in x'*A*x + lam."""
+    declared = set(_shapes(args.shape))
+    undeclared = [
+        (name, var.kind)
+        for name, var in E.variables(f).items()
+        if name not in declared and name not in wrt and var.kind == "vector"
+    ]
+    return "".join(
+        f". {convention(name, kind)}; declare --shape {name}=1,1 if it is a scalar"
+        for name, kind in undeclared[:3]
+    )
+
+
 def _derivative(args, f: E.Expr, x: E.Variable) -> int:
     if args.command == "grad" and not f.is_scalar:
         raise MatcalcError(
             f"grad: {text(f)} is not a scalar, it is {f.rows}×{f.cols}; use jacobian"
+            + _conventions(f, args, [x.name])
         )
     if args.command == "hessian":
         result = engine.hessian(f, x)
@@ -278,6 +298,8 @@ def format_error(error: Exception) -> str:
         prefix = f"matcalc: {error.message.removeprefix('parse: ')}: "
         if "\n" in error.text:  # a proof: the message, then its line and a caret
             return f"{prefix.rstrip(': ')} (line {number}):\n  {line}\n  {' ' * column}^"
+        if len(prefix) > 60:  # a long message: the formula and its caret below it
+            return f"{prefix.rstrip(': ')}:\n  {line}\n  {' ' * column}^"
         return f"{prefix}{line}\n{' ' * (len(prefix) + column)}^"
     return f"matcalc: {str(error).splitlines()[0]}"
 

@@ -224,13 +224,14 @@ def _layout_step(layout: str, names: Names, gradient: bool) -> Step:
     return Step("layout", (Words(words, words.replace("∂", "d")),), names)
 
 
-def _definitions(named, f, symbols, names) -> list[Step]:
+def _definitions(named, f, symbols, names, root: Symbol) -> list[Step]:
     steps = []
     for node in [*named, f]:
+        symbol = root if node is f else symbols[id(node)]  # f = x: f, not x, is defined
         steps.append(
             Step(
                 "definition",
-                (Name(symbols[id(node)]), Formula(node, top=True)),
+                (Name(symbol), Formula(node, top=True)),
                 names,
                 note=format_shape(node.shape).replace(", ", "×")[1:-1],
             )
@@ -259,7 +260,11 @@ def _derive_gradient(typed: E.Expr, xs: list[E.Variable], layout: str, name: str
     needed = dependents(order, xs)
     names, symbols, named = choose_names(f, order, needed, root)
     title = ", ".join(f"∂{name}/∂{x.name}" for x in xs)
-    steps = [_layout_step(layout, names, True), *stable, *_definitions(named, f, symbols, names)]
+    steps = [
+        _layout_step(layout, names, True),
+        *stable,
+        *_definitions(named, f, symbols, names, root),
+    ]
     applied: AppliedRules = {}
 
     def record(node: E.Expr, index: int, local: LinearMap, g: E.Expr, out: E.Expr) -> None:
@@ -481,7 +486,7 @@ def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str) -> Deriva
     names, symbols, named = choose_names(f, order, needed, root)
     x_symbol = _variable_symbol(x)
     symbols[id(x)] = x_symbol
-    steps = [_layout_step(layout, names, False), *_definitions(named, f, symbols, names)]
+    steps = [_layout_step(layout, names, False), *_definitions(named, f, symbols, names, root)]
     frozen = frozenset(symbols)
     cols = vector_length(x.shape)
     numerator = layout == "numerator"
@@ -515,7 +520,7 @@ def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str) -> Deriva
             products.append(Product(values))
         total = forward_jacobian(node, x, rows, cols)
         total_shown = total if numerator else s.transpose(total)
-        if len(products) > 1 or not isinstance(products[0], Formula):
+        if len(products) > 1 or (products and not isinstance(products[0], Formula)):
             chain = (Partial(me, x_symbol), Total(tuple(factors)), Total(tuple(products)))
             steps.append(Step("chain rule", chain, names))
             collapse = Step("simplification", (Partial(me, x_symbol), Formula(total_shown)), names)

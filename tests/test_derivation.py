@@ -169,3 +169,10 @@ def test_display_forms() -> None:
     assert derivation.steps[0].rule == "layout"
     x = mc.vector("x", 3)
     assert x._repr_latex_() == "$\\displaystyle \\mathbf{x}$"
+
+
+def test_derive_of_the_variable_itself_is_the_identity() -> None:
+    x = mc.vector("x", 3)
+    derivation = mc.derive(x, x)
+    assert derivation.result is mc.eye(3)
+    assert "f = x" in derivation.text() and "x = x" not in derivation.text()

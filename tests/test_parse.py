@@ -241,3 +241,121 @@ def test_fuzz_mutations_of_valid_formulas(text, edits) -> None:
         elif where < len(chars):
             chars[where] = char
     _outcome("".join(chars))
+
+
+# -- issue 14: what the user meant, in the user's words ----------
+@pytest.mark.parametrize(
+    "text,words,position",
+    [
+        ("2x + 1", "a number directly followed by a name: write 2*x", 0),
+        ("x'", None, None),  # a transpose, fine
+        ("x + 'y", "transpose ' must follow an operand", 4),
+        ("x.TAx", "a '.' must start .T", 1),
+        ("sum(x", "never closed", 3),
+        ("x)", "closes nothing", 1),
+        ("x y", "two operands with no operator between them", 2),
+        ("(x)(y)", "two operands with no operator between them", 3),
+        ("x + True", "True is not allowed", 4),
+        ("x ; y", "one formula at a time", 2),
+        ("2^3^2", "a^b^c is read (a^b)^c in MATLAB", 3),
+        ("x'@A", "mixes MATLAB-like", 2),
+        ("A^c*x'", "must be an integer", 0),
+    ],
+)
+def test_errors_say_what_is_wrong_in_the_users_words(text, words, position) -> None:
+    if words is None:
+        mc.parse(text)
+        return
+    with pytest.raises((mc.ParseError, mc.ShapeError)) as caught:
+        mc.parse(text)
+    message = str(caught.value)
+    assert words in message
+    for jargon in ("literal", "invalid syntax", "EOF", "BitXor", "Subscript", "token"):
+        assert jargon not in message
+    assert caught.value.position == position
+
+
+def test_python_syntax_errors_are_refused_in_words_for_each_syntax() -> None:
+    with pytest.raises(mc.ParseError, match=r"in numpy syntax the power is \*\*"):
+        mc.parse("x^2", syntax="numpy")
+    with pytest.raises(mc.ParseError, match="in numpy syntax the transpose is .T"):
+        mc.parse("x'", syntax="numpy")
+    with pytest.raises(mc.ParseError, match="in MATLAB syntax the matrix product is \\*"):
+        mc.parse("A@x", syntax="matlab")
+    with pytest.raises(mc.ParseError, match="in MATLAB syntax the transpose is '"):
+        mc.parse("x.T", syntax="matlab")
+
+
+def test_matlab_powers_and_right_division() -> None:
+    shapes = {"A": (3, 3), "B": (3, 3), "x": (3,)}
+    A, B, x = (mc.parse(n, shapes) for n in ("A", "B", "x"))
+    assert mc.parse("A^2", shapes, "matlab") is A @ A
+    assert mc.parse("A^3*x", shapes, "matlab") is A @ A @ A @ x
+    assert mc.parse("A^-1*x", shapes, "matlab") is mc.inv(A) @ x
+    assert mc.parse("A^0", shapes, "matlab") is mc.eye(3)
+    assert mc.parse("A.^2", shapes, "matlab") is A**2
+    assert mc.parse("x^2", shapes, "matlab") is x**2  # a vector: only elementwise fits
+    assert mc.parse("A/B", shapes, "matlab") is A @ mc.inv(B)
+    assert mc.parse("A./B", shapes, "matlab") is A / B
+    assert mc.parse("x'*A^2*x", shapes) is x.T @ (A @ A) @ x  # ' decides: MATLAB
+    with pytest.raises(mc.ShapeError, match="must be square"):
+        mc.parse("A^2", {"A": (2, 3)}, "matlab")
+    with pytest.raises(mc.ParseError, match="at most A\\^32"):
+        mc.parse("A^33", shapes, "matlab")
+    with pytest.raises(mc.ParseError, match="write ./ for the elementwise quotient"):
+        mc.parse("x/x", shapes, "matlab")
+    assert mc.parse("A^2", {"A": (2, 3)}) is mc.parse("A", {"A": (2, 3)}) ** 2  # shapes settle
+
+
+def test_auto_reads_where_the_shapes_settle_it_and_refuses_otherwise() -> None:
+    settled = {
+        "A*x": "A x",  # elementwise would need broadcasting
+        "x*y": "x ⊙ y",  # two vectors have no matrix product
+        "2*A*x + c*x": "2 A x + c x",
+        "norm2(A*x - y)": "‖A x − y‖",
+        "x/y": "x / y",
+    }
+    for text, printed in settled.items():
+        assert str(mc.parse(text)) == printed, text
+    for text, operator in {"A*B": "*", "tr(X*X)": "*", "A^2": "^", "A/B": "/"}.items():
+        with pytest.raises(mc.ParseError, match="ambiguous") as caught:
+            mc.parse(text)
+        assert text[caught.value.position] == operator
+        assert "syntax='matlab'" in str(caught.value)
+
+
+def test_what_matrixcalculus_org_users_type_is_read() -> None:
+    shapes = {"A": (3, 4), "x": (4,), "X": (3, 3)}
+    x = mc.parse("x", shapes)
+    assert mc.parse("x'*vector(1)", shapes) is x.T @ mc.ones(4)
+    assert mc.parse("sum(matrix(2).*A)", shapes) is mc.sum(
+        2 * mc.ones(3, 4) * mc.parse("A", shapes)
+    )
+    assert mc.parse("norm1(x)", shapes) is mc.sum(mc.abs(x))
+    assert mc.parse("np.exp(x) + numpy.sum(x) + np.linalg.norm(x)", shapes) is mc.parse(
+        "exp(x) + sum(x) + norm(x)", shapes
+    )
+    assert mc.parse("np.linalg.inv(X)@A", shapes) is mc.inv(mc.parse("X", shapes)) @ mc.parse(
+        "A", shapes
+    )
+    assert mc.parse("\n(x'*\n  x)\n", shapes) is x.T @ x  # over several lines
+    assert mc.parse("sum(lambda.*x)", {**shapes, "lambda": (4,)}) is mc.sum(
+        mc.vector("lambda", 4) * x
+    )
+    with pytest.raises(mc.ParseError, match="takes a number"):
+        mc.parse("vector(x) + x")
+    with pytest.raises(mc.ParseError, match="fixes the size"):
+        mc.parse("vector(1)")
+
+
+def test_a_name_forced_to_size_1_is_refused_with_the_convention() -> None:
+    with pytest.raises(mc.ParseError) as caught:
+        mc.parse("x@y")
+    message = str(caught.value)
+    assert "y would have to be a vector of size 1" in message
+    assert "starts with a lower-case letter from h to z" in message
+    assert caught.value.position == 2
+    assert str(mc.parse("x@y", {"y": (1,)})) == "x y"  # declared: meant
+    shapes = {"W": (2, 3), "b": (4,)}
+    with pytest.raises(mc.ShapeError, match="the declared rows of W.*the declared rows of b"):
+        mc.parse("W@x + b", shapes)
