@@ -481,10 +481,11 @@ class Builder:
             return Shaped(a.rows, a.rows, node)
         if isinstance(node.op, ast.Div) and typed == "/" and not self._scalar(b):
             if not self._is_matrix(b) or self._scalar(a):
-                raise self.fail(
-                    "in MATLAB syntax / divides by a scalar, or A/B is A·inv(B) for a "
+                raise ParseError(
+                    "parse: in MATLAB syntax / divides by a scalar, or A/B is A·inv(B) for a "
                     "square matrix B; write ./ for the elementwise quotient",
-                    node,
+                    self.text,
+                    self._operator_position(node),
                 )
             self.right_divisions.add(id(node))
             unify(b.rows, b.cols, "right division A/B (B must be square)", self.text, here)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from . import engine, stepwise
 from . import expr as E
-from .builder import convention
+from .builder import PROPERTIES, convention
 from .errors import MatcalcError
 from .names import shown
 from .parse import ParseError, declarations, parse, parse_with_syntax
@@ -36,9 +36,20 @@ def _shapes(specs: Sequence[str] | None) -> dict[str, str]:
     shapes: dict[str, str] = {}
     for spec in specs or []:
         name, sep, sizes = spec.partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise ParseError(f"--shape takes NAME=SIZES (W=m,n, x=n, c=scalar), got {spec!r}")
-        shapes[name.strip()] = sizes
+        parts = [part.strip() for part in sizes.split(",")]
+        words = [p for p in parts if p in PROPERTIES]
+        sized = [p for p in parts if p not in PROPERTIES]
+        if (
+            not sep
+            or not name.strip().isidentifier()
+            or not sizes.strip()
+            or (sized != ["scalar"] and (not 1 <= len(sized) <= 2 or "" in sized))
+        ):
+            raise ParseError(
+                "--shape takes NAME=SIZES with one or two sizes (W=m,n, x=n, W=n,n,symmetric) "
+                f"or NAME=scalar; got {spec!r}"
+            )
+        shapes[name.strip()] = "scalar" if sized == ["scalar"] and not words else sizes
     return shapes
 
 
@@ -301,7 +312,7 @@ def format_error(error: Exception) -> str:
         if len(prefix) > 60:  # a long message: the formula and its caret below it
             return f"{prefix.rstrip(': ')}:\n  {line}\n  {' ' * column}^"
         return f"{prefix}{line}\n{' ' * (len(prefix) + column)}^"
-    return f"matcalc: {str(error).splitlines()[0]}"
+    return f"matcalc: {str(error).splitlines()[0].removeprefix('parse: ')}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,7 +55,7 @@ def as_dim(value: object, what: str = "dimension") -> Dim:
 
 
 def _bad_size(value: object, what: str) -> Dim:
-    raise ShapeError(f"{what}: {value!r} is not a size (use a positive int or mc.dims)")
+    raise ShapeError(f"{what}: {value!r} is not a size; a size is a positive integer or a name")
 
 
 def format_dim(dim: Dim) -> str:

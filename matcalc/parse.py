@@ -334,9 +334,9 @@ def _either(text: str, found: list[Token], shapes) -> tuple[E.Expr, str]:
         if numpy_ is None:
             raise numpy_error from None
         return numpy_, "numpy"
-    if numpy_ is None or numpy_ is matlab or not builder.points:
-        # only MATLAB fits; both agree; or only A*x-like products, which broadcasting alone
-        # would make elementwise: a matrix times a vector is the matrix product
+    if numpy_ is None or numpy_ is matlab or builder.broadcasts or not builder.points:
+        # only MATLAB fits; both agree; or the elementwise reading needs broadcasting
+        # (A*x, A^-1*x): a matrix times a vector is the matrix product
         return matlab, "matlab"
     raise _ambiguous(text, builder.points[0], numpy_, matlab)
 
