@@ -204,6 +204,7 @@ class Step:
     names: Names = field(repr=False, compare=False)
     define: Symbol | None = None  # "=: δ" at the end of the line
     note: str = ""  # e.g. the shape of a definition
+    label: str = ""  # a name the line is known by: Nielsen's "BP1" … "BP4"
 
     def __post_init__(self) -> None:
         if self.rule not in VOCABULARY:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from . import constructors as C
 from . import expr as E
 from .codegen import CompiledFunction
 from .codegen import compile as compile_expression
-from .derivation import Derivation, Partial
+from .derivation import Derivation, Partial, Step
 from .dims import dims
 from .errors import DeclarationError, ShapeError
 from .stepwise import derive
@@ -82,27 +82,36 @@ class Network:
 
     # -- the mathematics ------------------------------------------------------------------------
     def derivation(self) -> Derivation:
-        """The gradient of the cost w.r.t. every W and b, step by step (BP1–BP4)."""
+        """The gradient of the cost w.r.t. every W and b, step by step, Nielsen's four
+        equations labelled: BP1 the output error δᴸ, BP2 each earlier δˡ from the next,
+        BP3 ∂C/∂bˡ, BP4 ∂C/∂Wˡ (Nielsen, ch. 2)."""
         if self._derivation is None:
-            self._derivation = derive(self.cost, self.parameters, name="C")
+            derivation = derive(self.cost, self.parameters, name="C")
+            derivation.steps = [
+                replace(step, label=label) if (label := self._label(step)) else step
+                for step in derivation.steps
+            ]
+            self._derivation = derivation
         return self._derivation
+
+    def _label(self, step: Step) -> str:
+        """Which of BP1–BP4 a step of the derivation states, if any."""
+        if step.define is not None:
+            index = step.define.text.rstrip("ᵀ")[1:] or str(len(self.weights))
+            return "BP1" if index == str(len(self.weights)) else "BP2"
+        if "result" in step.rule + step.note and isinstance(step.pieces[0], Partial):
+            return "BP4" if step.pieces[0].den.text.startswith("W") else "BP3"
+        return ""
 
     def equations(self) -> list[str]:
         """Nielsen's four equations as the derivation found them, one line each."""
         lines = []
-        layers = len(self.weights)
         for step in self.derivation().steps:
-            if step.define is not None:
-                index = step.define.text.rstrip("ᵀ")[1:] or str(layers)
-                tag = "BP1" if index == str(layers) else "BP2"
-                lines.append(
-                    f"{tag}  {step.define.text.rstrip('ᵀ')} = {step.pieces[-1].text(step.names)}"
-                )
-            elif "result" in step.rule + step.note:
-                derivative = step.pieces[0]
-                assert isinstance(derivative, Partial)
-                tag = "BP4" if derivative.den.text.startswith("W") else "BP3"
-                lines.append(f"{tag}  {step.formula()}")
+            if step.label and step.define is not None:
+                definition = step.define.text.rstrip("ᵀ")
+                lines.append(f"{step.label}  {definition} = {step.pieces[-1].text(step.names)}")
+            elif step.label:
+                lines.append(f"{step.label}  {step.formula()}")
         return lines
 
     # -- numbers -----------------------------------------------------------------------------------
