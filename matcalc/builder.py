@@ -12,6 +12,7 @@ undeclared names: a–g scalars, other lowercase vectors, capitals matrices);
 from __future__ import annotations
 
 import ast
+import difflib
 import itertools
 import math
 import re
@@ -56,7 +57,29 @@ def screen(text: object, refused: Mapping[str, str]) -> str:
 # with the fields that type has (a call's func is a Name, a size is a Name or int).
 Checked = Any
 
-PROPERTIES = ("symmetric", "probability")  # words a declaration may add to its sizes
+PROPERTIES = ("symmetric", "probability")
+# Python constructs a formula cannot have, in the user's words
+NODE_WORDS = {
+    "Subscript": "indexing x[…] is not read: formulas work with whole vectors and matrices",
+    "List": "a [ ] list is not a formula", "Tuple": "a formula is one expression, not a tuple",
+    "Compare": "a comparison (==, <) is not a formula",
+    "BoolOp": "and / or are not operators in a formula",
+    "IfExp": "if … else is not read in a formula",
+}  # fmt: skip
+# names a user may mean as constants: π is one; inf and nan are not finite
+CONSTANTS = {"pi": sympy.pi}
+NOT_FINITE = {"inf", "Inf", "nan", "NaN", "infinity"}
+# functions other tools have, and what to write here
+OTHER_FUNCTIONS = {
+    "max": "maximum(a, b) is the elementwise maximum; the largest entry is not differentiable",
+    "min": "-maximum(-a, -b) is the elementwise minimum",
+    "mean": "write sum(x)/n (with n the length of x)",
+    "transpose": "write x' (MATLAB syntax) or x.T (numpy syntax)",
+    "log1p": "write log(1 + x)",
+    "expm": "the matrix exponential is not read; exp(A) is elementwise",
+    "matmul": "write A@B (numpy syntax) or A*B (MATLAB syntax)",
+    "multiply": "write a*b (numpy syntax) or a.*b (MATLAB syntax)",
+}  # fmt: skip  # words a declaration may add to its sizes
 MAX_NUMBER = 1e300
 
 
@@ -112,6 +135,29 @@ INFERRED_SIZE = {"ones": (0, 1, 2), "zeros": (0, 1, 2), "eye": (0, 1)}
 SIZE_FUNCTIONS = {"ones", "zeros", "eye"}  # their arguments are sizes, not expressions
 
 
+def _suggestion(name: str) -> str:
+    """What the user may have meant by an unknown function."""
+    if name in OTHER_FUNCTIONS:
+        return f": {OTHER_FUNCTIONS[name]}"
+    close = difflib.get_close_matches(name.lower(), [c for c in CALLS if c.isidentifier()], 1)
+    close = close or [c for c in CALLS if c.isidentifier() and c.lower() == name.lower()]
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+INNER_PRODUCT = " For the inner product of two vectors write x.T@y (x'*y) or dot(x, y)."
+
+
+def _fixed_by(dim: Dim) -> tuple[str, int] | None:
+    """The operation that gave dim (or a dimension it was unified with) its size."""
+    node = dim
+    while True:
+        if node.fixed_by is not None:
+            return node.fixed_by
+        if node.parent is node:
+            return None
+        node = node.parent
+
+
 def matrix_power(a: E.Expr, k: int) -> E.Expr:
     """MATLAB's A^k: I for k = 0, A A ⋯ A (k factors) for k > 0, inv(A)^|k| for k < 0."""
     if k == 0:
@@ -140,6 +186,7 @@ class Dim:
     def __init__(self, label: str, value: object = None, use: str = "") -> None:
         self.parent: Dim = self
         self.label, self.value, self.use = label, value, use
+        self.fixed_by: tuple[str, int] | None = None  # the operation that gave it a size
 
     def find(self) -> Dim:
         node = self
@@ -163,6 +210,8 @@ def unify(a: Dim, b: Dim, why: str, text: str, position: int) -> None:
     if ra.value is None:
         ra, rb = rb, ra
     rb.parent = ra  # keep the root that has a known size
+    if ra.value is not None and rb.value is None:
+        rb.fixed_by = (why, position)
 
 
 @dataclass
@@ -230,6 +279,13 @@ class Builder:
                     raise self.fail(f"the operator {type(node.op).__name__} is not allowed", node)
                 if isinstance(node.op, ast.Pow):
                     self._check_exponent(node.right)
+                    if isinstance(node.right, ast.Name) and node.right.id in ("T", "H"):
+                        if node.right.id not in self.declared:
+                            raise self.fail(
+                                "^T is not a transpose in text: write x' (MATLAB syntax) or "
+                                "x.T (numpy syntax); ^T would raise to a matrix named T",
+                                node.right,
+                            )
                 stack += [node.left, node.right]
             elif isinstance(node, ast.UnaryOp):
                 if not isinstance(node.op, ast.USub | ast.UAdd):
@@ -247,7 +303,8 @@ class Builder:
             elif isinstance(node, ast.Constant):
                 self._check_number(node)
             else:
-                raise self.fail(f"{type(node).__name__} is not allowed in a formula", node)
+                kind = type(node).__name__
+                raise self.fail(NODE_WORDS.get(kind, f"{kind} is not allowed in a formula"), node)
 
     def _check_exponent(self, exponent: ast.AST) -> None:
         """Constant exponents stay small: 2**10**10 is refused, never computed."""
@@ -278,7 +335,7 @@ class Builder:
             raise self.fail("only a function name may be called", node)
         name = node.func.id
         if name not in CALLS:
-            raise self.fail(f"unknown function {name!r}", node)
+            raise self.fail(f"unknown function {name!r}{_suggestion(name)}", node)
         arity = self.arity.get(name, 1)
         allowed = arity if isinstance(arity, tuple) else (arity,)
         keywords = [k for k in node.keywords if k.arg == "axis" and name == "sum"]
@@ -292,8 +349,14 @@ class Builder:
             if not (isinstance(k.value, ast.Constant) and k.value.value in (0, 1)):
                 raise self.fail("axis must be 0 or 1", k.value)
         if name == "sum" and len(node.args) == 2:
-            if not (isinstance(node.args[1], ast.Constant) and node.args[1].value in (0, 1)):
-                raise self.fail("axis must be 0 or 1", node.args[1])
+            allowed_axes = (1, 2) if self.reading == "matlab" else (0, 1)
+            if not (isinstance(node.args[1], ast.Constant) and node.args[1].value in allowed_axes):
+                raise self.fail(
+                    "in MATLAB syntax sum(X, 1) sums each column and sum(X, 2) each row"
+                    if self.reading == "matlab"
+                    else "axis must be 0 or 1",
+                    node.args[1],
+                )
         if name in FILLED:
             value = node.args[0]
             if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub | ast.UAdd):
@@ -311,8 +374,14 @@ class Builder:
     def _check_name(self, node: ast.Name) -> None:
         if node.id.startswith("_"):
             raise self.fail(f"the name {node.id!r} is not allowed", node)
+        if node.id in NOT_FINITE and node.id not in self.declared:
+            raise self.fail(f"{node.id} is not a finite number; a formula's constants are", node)
         if node.id in CALLS:
             raise self.fail(f"{node.id} is a function; call it: {node.id}(...)", node)
+
+    def _constant(self, name: str) -> bool:
+        """pi is π unless declared as a variable."""
+        return name in CONSTANTS and name not in self.declared
 
     def _check_number(self, node: ast.Constant) -> None:
         value = node.value
@@ -428,6 +497,8 @@ class Builder:
 
         here = self.pos(node)
         if isinstance(node, ast.Constant):
+            return Shaped(self.unit, self.unit, node)
+        if isinstance(node, ast.Name) and self._constant(node.id):
             return Shaped(self.unit, self.unit, node)
         if isinstance(node, ast.Name):
             rows, cols, _ = self.variable(node.id)
@@ -559,7 +630,7 @@ class Builder:
                 return Shaped(a.rows, a.rows, node)
             unify(a.rows, a.cols, name, self.text, here)
             return Shaped(a.rows, self.unit, node)
-        if name in ("norm", "norm2"):
+        if name in ("norm", "norm2", "norm1"):
             return Shaped(self.unit, self.unit, node)
         if name == "sum":
             axis = self._axis(node)
@@ -580,10 +651,12 @@ class Builder:
         return Shaped(a.rows, a.cols, node)
 
     def _axis(self, node: Checked) -> int | None:
+        """numpy's axis: sum(X, axis=0) sums each column.  MATLAB counts dimensions
+        from 1: its sum(X, 1) is numpy's axis 0."""
         for k in node.keywords:
             return int(k.value.value)
         if len(node.args) == 2:
-            return int(node.args[1].value)
+            return int(node.args[1].value) - (1 if self.reading == "matlab" else 0)
         return None
 
     # -- building ----------
@@ -686,13 +759,15 @@ class Builder:
                 continue
             collapsed = [d for d in (rows, cols) if d is not self.unit and d.find().value == 1]
             if collapsed and collapsed[0].find() is self.unit.find():
+                why, where = _fixed_by(collapsed[0]) or ("the products", self.position_of(name))
+                hint = INNER_PRODUCT if why == "matmul" else ""
                 raise ParseError(
-                    f"parse: {name} would have to be a {kind} of size 1 for the products to "
-                    f"fit ({self.collapse_hint or convention(name, kind) + '.'}) Check the "
-                    f"products, or declare its shape if size 1 is meant (shapes={{{name!r}: "
-                    "...}, --shape on the command line)",
+                    f"parse: {name} would have to be a {kind} of size 1 for {why} to fit "
+                    f"({self.collapse_hint or convention(name, kind) + '.'}){hint} Declare its "
+                    f"shape if size 1 is meant (shapes={{{name!r}: ...}}, --shape on the "
+                    "command line)",
                     self.text,
-                    self.position_of(name),
+                    where,
                 )
 
     def position_of(self, name: str) -> int:
@@ -702,6 +777,8 @@ class Builder:
     def _node(self, node: Checked, built: dict[int, E.Expr], variables) -> E.Expr:
         if isinstance(node, ast.Constant):
             return E.as_expr(node.value)
+        if isinstance(node, ast.Name) and self._constant(node.id):
+            return E.Const.make(CONSTANTS[node.id])
         if isinstance(node, ast.Name):
             return variables[node.id]
         if isinstance(node, ast.UnaryOp):
@@ -717,6 +794,10 @@ class Builder:
                 return a @ C.inv(b)
             if self.reading == "casual":
                 self._note_point(node, a, b)
+            if isinstance(node.op, ast.Div) and isinstance(b, E.Const) and b.value == 0:
+                raise ParseError(
+                    "parse: division by zero", self.text, self._operator_position(node)
+                )
             op = type(node.op)
             return {
                 ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
@@ -729,6 +810,11 @@ class Builder:
             sizes = [a.value if isinstance(a, ast.Constant) else a.id for a in node.args]
             return CALLS[name](*sizes)
         args = [built[id(a)] for a in self._children(node)]
+        if name == "exp" and isinstance(args[0], E.Const):  # exp(1) is e (numpy's np.e)
+            return E.Const.make(sympy.exp(args[0].value))
+        if name == "sum" and self.reading == "casual" and len(node.args) == 2:
+            if self._axis(node) == 1 and not args[0].is_scalar and not args[0].is_vector:
+                self.points.append((self.pos(node.args[1]), "sum(X, 1)"))
         if name in FILLED:
             sizes = [self.inferred[id(node)], self.inferred_columns.get(id(node))]
             return CALLS[name](*args, *sizes[: 1 if name == "vector" else 2])

@@ -400,13 +400,15 @@ def _assumptions(*exprs: E.Expr) -> Iterator[tuple[E.Variable, E.Variable, str, 
             yield (
                 var, C.matrix(name, var.rows, var.cols, symmetric=True),
                 f"{name} is symmetric",
-                f"mc.matrix({name!r}, {var.rows}, {var.cols}, symmetric=True)",
+                f"mc.matrix({name!r}, {var.rows}, {var.cols}, symmetric=True), or "
+                f"--shape {name}={var.rows},{var.cols},symmetric",
             )  # fmt: skip
         if var.kind == "vector" and var.cols == 1 and not var.probability:
             yield (
                 var, C.vector(name, var.rows, probability=True),
                 f"{name} is a probability vector (entries ≥ 0 summing to 1)",
-                f"mc.vector({name!r}, {var.rows}, probability=True)",
+                f"mc.vector({name!r}, {var.rows}, probability=True), or "
+                f"--shape {name}={var.rows},probability",
             )  # fmt: skip
 
 

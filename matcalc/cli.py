@@ -36,6 +36,8 @@ def _shapes(specs: Sequence[str] | None) -> dict[str, str]:
     shapes: dict[str, str] = {}
     for spec in specs or []:
         name, sep, sizes = spec.partition("=")
+        if name.strip() in shapes:
+            raise ParseError(f"--shape {name.strip()} is given twice")
         parts = [part.strip() for part in sizes.split(",")]
         words = [p for p in parts if p in PROPERTIES]
         sized = [p for p in parts if p not in PROPERTIES]
@@ -98,7 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     proof.add_argument("--wrt", help="the variable it differentiates by")
     proof.add_argument("--where", action="append", metavar="NAME=FORMULA",
                        help="an intermediate the proof uses (z=W@x+b)")  # fmt: skip
-    proof.add_argument("--shape", action="append", metavar="NAME=SIZES", help="declare a shape")
+    proof.add_argument(
+        "--shape",
+        action="append",
+        metavar="NAME=SIZES",
+        help="declare a shape: W=m,n  x=n  c=scalar  S=n,n,symmetric  p=n,probability",
+    )
     proof.add_argument("--name", default="f")
     code = commands.add_parser("code", help="numpy code for the value and gradient", epilog=EPILOG)
     _common(code)
@@ -110,7 +117,12 @@ def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("expr", help="the formula")
     sub.add_argument("--wrt", required=True, action="append",
                      help="the variable to differentiate by (grad: one or more)")  # fmt: skip
-    sub.add_argument("--shape", action="append", metavar="NAME=SIZES", help="declare a shape")
+    sub.add_argument(
+        "--shape",
+        action="append",
+        metavar="NAME=SIZES",
+        help="declare a shape: W=m,n  x=n  c=scalar  S=n,n,symmetric  p=n,probability",
+    )
     sub.add_argument("--syntax", choices=["auto", "numpy", "matlab", "latex"], default="auto")
 
 
@@ -163,6 +175,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _check_proof(args)
     shapes = _shapes(args.shape)
     f, syntax = parse_with_syntax(args.expr.strip(), shapes, args.syntax)
+    unused = sorted(set(shapes) - set(E.variables(f)) - {"pi"})
+    if unused:
+        raise ParseError(f"--shape {unused[0]}: {unused[0]} is not a variable of the formula")
+    _note_scalars(f, shapes, args.wrt)
     wrt = list(dict.fromkeys(args.wrt))
     if len(wrt) > 1 and args.command != "grad":
         raise ParseError(f"{args.command} takes one --wrt; got {', '.join(wrt)}")
@@ -176,6 +192,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         try:
             claim = parse(args.claim, {**known, **shapes}, claim_syntax)
         except MatcalcError:
+            if args.syntax != "auto":  # the syntax asked for holds for the claim too
+                raise
             claim = parse(args.claim, {**known, **shapes}, "auto")
         from .check import check
 
@@ -213,6 +231,22 @@ def _gradients(args, f: E.Expr, xs: list[E.Variable]) -> int:
     return 0
 
 
+def _note_scalars(f: E.Expr, shapes: dict[str, str], wrt: list[str]) -> None:
+    """A variable differentiated by that the first-letter rule made a scalar, in a formula
+    with vectors, is said on stderr: b in W*x + b may be meant as a vector."""
+    found = E.variables(f)
+    for name in wrt:
+        var = found.get(name)
+        if var is None or name in shapes or var.kind != "scalar":
+            continue
+        if any(v.kind != "scalar" for v in found.values()):
+            print(
+                shown(f"matcalc: note: {convention(name, 'scalar')}; declare --shape {name}=m "
+                      "if it is a vector"),
+                file=sys.stderr,
+            )  # fmt: skip
+
+
 def _conventions(f: E.Expr, args, wrt: list[str]) -> str:
     """Why undeclared vectors are vectors (the first-letter rule), when one of them may
     be a scalar the user meant: lam in x'*A*x + lam."""
@@ -223,7 +257,7 @@ def _conventions(f: E.Expr, args, wrt: list[str]) -> str:
         if name not in declared and name not in wrt and var.kind == "vector"
     ]
     return "".join(
-        f". {convention(name, kind)}; declare --shape {name}=1,1 if it is a scalar"
+        f". {convention(name, kind)}; declare --shape {name}=scalar if it is a scalar"
         for name, kind in undeclared[:3]
     )
 

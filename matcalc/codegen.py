@@ -640,7 +640,7 @@ def standalone_code(f: E.Expr, x: E.Variable) -> str:
         f"GRADIENT_OF = {names.index(x.name)}  # the position of the variable differentiated",
         "",
         "",
-        *_script_function(source, len(names)),
+        *_script_function(source, [variables[name] for name in names]),
         "",
         "",
         "def f_and_gradient_by_name(**arrays):",
@@ -657,15 +657,27 @@ def standalone_code(f: E.Expr, x: E.Variable) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _script_function(source: str, arity: int) -> list[str]:
-    """lambdify's def, renamed f_and_gradient, returning a (value, gradient) tuple."""
+def _script_function(source: str, arguments: list[E.Variable]) -> list[str]:
+    """lambdify's def, renamed f_and_gradient, returning a (value, gradient) tuple; a
+    vector given as a 1-D array is taken as the column it stands for (numpy would
+    broadcast a (n,) array against a column into a matrix: a wrong answer)."""
     lines = source.rstrip().splitlines()
-    parameters = ", ".join(f"{VARIABLE_PREFIX}{i}" for i in range(arity))
+    parameters = ", ".join(f"{VARIABLE_PREFIX}{i}" for i in range(len(arguments)))
     assert lines[0] == f"def _lambdifygenerated({parameters}):", lines[0]
     assert lines[-1].startswith("    return [") and lines[-1].endswith("]"), lines[-1]
+    shaping = []
+    for i, var in enumerate(arguments):
+        name = f"{VARIABLE_PREFIX}{i}"
+        if var.kind == "vector":
+            shaping.append(f"    {name} = numpy.asarray({name}, dtype=float).reshape(-1, 1)")
+        elif var.kind == "matrix":
+            shaping.append(f"    {name} = numpy.asarray({name}, dtype=float)")
+            shaping.append(f"    if {name}.ndim != 2:")
+            shaping.append(f"        raise ValueError(f'{{ARGUMENT_NAMES[{i}]}} must be a matrix')")
     return [
         f"def f_and_gradient({parameters}):",
         '    """(value of f, its gradient), the arguments in the order of ARGUMENT_NAMES."""',
+        *shaping,
         *lines[1:-1],
         "    return (" + lines[-1][len("    return [") : -1] + ")",
     ]

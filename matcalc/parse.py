@@ -44,6 +44,7 @@ from .latex_reader import read_latex
 LATEX_ONLY = re.compile(r"[\\{}&]")
 NUMPY_EVIDENCE = {"@", "**", ".T"}
 MATLAB_EVIDENCE = {"'", ".*", "./", ".^"}
+MATLAB_FUNCTIONS = {"norm1", "norm2", "vector", "matrix"}  # MatrixCalculus.org's own
 SYNTAXES = ("auto", "numpy", "matlab", "latex")
 
 REFUSED = {
@@ -73,27 +74,50 @@ FIXES = {  # a character that is no operator here, and what to write instead
 }
 
 
+def _unexpected(text: str, position: int) -> str:
+    """Why the character at position starts no token, and what to write instead."""
+    method = re.match(r"\.([A-Za-z_]\w*)\s*\(", text[position:])
+    if method:
+        return f".{method.group(1)}(…) methods are not read: write {method.group(1)}(x, …)"
+    char = text[position]
+    return FIXES.get(char, f"unexpected {char!r}")
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # "num", "name" or the operator itself
     text: str
     start: int
+    prefixed: bool = False  # written np.exp, numpy.sum: numpy's own name
+
+
+def _is_evidence(token: Token, syntax: str) -> bool:
+    """Does this token mean one syntax and no other?"""
+    if syntax == "numpy":
+        return token.kind in NUMPY_EVIDENCE or token.prefixed
+    return token.kind in MATLAB_EVIDENCE or (
+        token.kind == "name" and token.text in MATLAB_FUNCTIONS
+    )
 
 
 def tokens(text: str) -> list[Token]:
     """The text's tokens; an error, at its position, for anything that cannot be one.
     ``np.`` and ``numpy.`` (``np.linalg.``) before a function name are dropped."""
     out: list[Token] = []
-    position = 0
+    position, prefixed = 0, False
     while position < len(text):
         match = TOKEN.match(text, position)
         if match is None:
-            char = text[position]
-            raise ParseError(f"parse: {FIXES.get(char, f'unexpected {char!r}')}", text, position)
+            raise ParseError(f"parse: {_unexpected(text, position)}", text, position)
         kind = match.lastgroup or "op"
         token = match.group(0)
         if kind == "op":
             kind = token
+        if kind == "num" and re.match(r"[xXbBoO_]\w", text[match.end() : match.end() + 2]):
+            if token == "0" or text[match.end()] == "_":
+                raise ParseError(
+                    "parse: write numbers in decimal, without _ (1000, 0.5, 1e-3)", text, position
+                )
         if kind == "num" and re.match(r"[A-Za-z_]", text[match.end() : match.end() + 1]):
             name = re.match(r"\w+", text[match.end() :]).group(0)  # type: ignore[union-attr]
             raise ParseError(
@@ -103,10 +127,22 @@ def tokens(text: str) -> list[Token]:
                 position,
             )
         if kind == "'" and (not out or out[-1].kind not in OPERAND_END):
-            raise ParseError("parse: a transpose ' must follow an operand", text, position)
-        if kind not in ("space", "prefix"):
+            raise ParseError(
+                "parse: a transpose ' must follow an operand (text in quotes, like 'fro', is "
+                "not read: norm(X) is the Frobenius norm)"
+                if re.match(r"'\w+'", text[position:])
+                else "parse: a transpose ' must follow an operand",
+                text,
+                position,
+            )
+        if kind == "prefix":
+            prefixed = True  # numpy's name space: evidence of numpy syntax
+        elif kind != "space":
+            if kind == "name" and prefixed and token == "e":  # np.e is Euler's number
+                kind, token = "num", "exp(1)"
             _check_juxtaposition(out, kind, text, position)
-            out.append(Token(kind, token, position))
+            out.append(Token(kind, token, position, prefixed))
+            prefixed = False
         position = match.end()
     return out
 
@@ -235,6 +271,8 @@ def _syntax_message(error: SyntaxError) -> str:
         return "this bracket closes nothing"
     if "does not match" in said:
         return "this bracket does not match the one it closes"
+    if "=" in (error.text or "")[max((error.offset or 1) - 1, 0) :][:1]:
+        return "a formula, not an equation: leave out 'f =' ('=' is read only in axis=0)"
     return "expected an operand (a name, a number or a bracket) here"
 
 
@@ -300,8 +338,8 @@ def parse_with_syntax(
     found = tokens(text)
     if syntax != "auto":
         return _read(text, spell(text, found, syntax), shapes, syntax)[0], syntax
-    numpy_ = next((t for t in found if t.kind in NUMPY_EVIDENCE), None)
-    matlab = next((t for t in found if t.kind in MATLAB_EVIDENCE), None)
+    numpy_ = next((t for t in found if _is_evidence(t, "numpy")), None)
+    matlab = next((t for t in found if _is_evidence(t, "matlab")), None)
     if matlab and numpy_:
         raise ParseError(
             f"parse: the text mixes MATLAB-like {matlab.text!r} and numpy-like "
@@ -358,6 +396,13 @@ AMBIGUOUS = {
         "write A*inv(B) (or A@inv(B)) or ./ for the elementwise quotient",
     ),
 }
+
+
+AMBIGUOUS["sum(X, 1)"] = (
+    "in numpy syntax sum(X, 1) sums along axis 1 (each row)",
+    "in MATLAB syntax along dimension 1 (each column)",
+    "write sum(X, axis=1) or sum(X, axis=0)",
+)
 
 
 def _ambiguous(text: str, point: tuple[int, str], numpy_: E.Expr, matlab: E.Expr) -> ParseError:

@@ -89,9 +89,9 @@ def test_errors_are_one_line_and_a_caret_never_a_traceback(capsys, argv, message
     assert code == 2 and out == ""
     lines = err.rstrip("\n").splitlines()
     assert message in lines[0] and "Traceback" not in err
-    assert len(lines) <= 2
-    if len(lines) == 2:
-        assert set(lines[1].strip()) == {"^"}
+    assert len(lines) <= 3  # the message; a long one puts the formula on its own line
+    if len(lines) > 1:
+        assert set(lines[-1].strip()) == {"^"}
 
 
 def test_usage_errors_exit_two(capsys) -> None:

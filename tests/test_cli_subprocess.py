@@ -25,7 +25,10 @@ RUNS: dict[str, list[str]] = {
     "minus numpy": ["grad", "-x.T@x", "--wrt", "x"],
     "claim minus ok": ["check", "-x'*x", "--wrt", "x", "--claim", "-2*x"],
     "claim minus wrong": ["check", "x'*x", "--wrt", "x", "--claim", "-2*x"],
-    "two wrt": ["grad", "sum((sigmoid(W@x + b) - y)**2)/2", "--wrt", "W", "--wrt", "b"],
+    "two wrt": [
+        "grad", "sum((sigmoid(W@x + b) - y)**2)/2", "--wrt", "W", "--wrt", "b", "--shape", "b=m",
+    ],
+    "scalar b": ["grad", "sum((sigmoid(W@x + b) - y)**2)/2", "--wrt", "b"],
     "version": ["--version"],
     "jacobian of x": ["jacobian", "x", "--wrt", "x"],
     "hessian": ["hessian", "x'*A*x", "--wrt", "x"],
@@ -133,6 +136,15 @@ def test_several_wrt_print_each_gradient(runs):
     assert lines[1].startswith("∂f/∂b = ") and "σ′(W x + b)" in lines[1], lines
 
 
+def test_a_scalar_by_the_first_letter_rule_is_noted(runs):
+    result = runs["scalar b"]
+    assert result.returncode == 0 and result.stdout.startswith("∂f/∂b = ")
+    assert result.stderr.splitlines()[0] == (
+        "matcalc: note: b is a scalar because it starts with a lower-case letter from a to g; "
+        "declare --shape b=m if it is a vector"
+    )
+
+
 def test_version(runs):
     (line,) = succeeded(runs["version"])
     assert re.fullmatch(r"matcalc \d+\.\d+(\.\d+)?\S*", line), line
@@ -227,3 +239,27 @@ def test_wrt_not_in_the_formula(runs):
 def test_grad_of_a_vector_points_to_jacobian(runs):
     line = only_line(runs["grad of a vector"])
     assert "not a scalar" in line and "jacobian" in line, line
+
+
+def test_the_standalone_code_takes_1d_vectors_as_columns(tmp_path):
+    """A numpy user passes (n,) arrays; broadcasting them against columns would give a
+    wrong value and a matrix for a gradient."""
+    formula = "sum(log(exp(-y.*(X*w)) + vector(1)))"
+    result = run(["code", formula, "--wrt", "w"])
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "generated.py").write_text(result.stdout)
+    probe = (
+        "import numpy as np, generated\n"
+        "r = np.random.default_rng(0)\n"
+        "X, y, w = r.normal(size=(5, 3)), r.normal(size=5), r.normal(size=3)\n"
+        "value, gradient = generated.f_and_gradient_by_name(X=X, y=y, w=w)\n"
+        "t = -y * (X @ w)\n"
+        "assert np.isclose(float(np.squeeze(value)), np.sum(np.log(np.exp(t) + 1)))\n"
+        "expected = -X.T @ (y / (1 + np.exp(-t)))\n"
+        "assert gradient.shape == (3, 1) and np.allclose(gradient.ravel(), expected)\n"
+        "print('ok')\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert checked.stdout.strip() == "ok", checked.stderr

@@ -162,7 +162,7 @@ def test_names_greek_bold_and_conventions() -> None:
         (r"\frac{dC}{dx}", "stands only in a proof", 0),
         (r"\|W\|_2", "spectral norm", 0),
         (r"\log|W|", "of a matrix", 4),
-        (r"\sigma(z)(1-\sigma(z))", "would have to be a vector of size 1", 7),
+        (r"\sigma(z)(1-\sigma(z))", "would have to be a vector of size 1", 9),
         (r"(x]", r"expected '\)'", 2),
         (r"x^T^T", "double superscript", 3),
         (r"\sigma " * 250 + "c", "nested too deeply", 700),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ def shapes_of(e):
         ("trace(A@X@B)", "tr(A X B)", {"A": "(n, m)", "X": "(m, p)", "B": "(p, n)"}),
         ("log(det(X))", "log det(X)", {"X": "(n, n)"}),
         ("sum(X, axis=0)", "sum(X, axis=0)", {"X": "(n, m)"}),
-        ("sum(X, 1)", "sum(X, axis=1)", {"X": "(n, m)"}),
+        ("sum(X.T, 1)", "sum(Xᵀ, axis=1)", {"X": "(n, m)"}),
         ("2.5e-3 * x + 1E2", "(1/400) x + 100", {"x": "(n, 1)"}),
         (
             "maximum(0, w.T@x + b)",
@@ -354,8 +355,54 @@ def test_a_name_forced_to_size_1_is_refused_with_the_convention() -> None:
     message = str(caught.value)
     assert "y would have to be a vector of size 1" in message
     assert "starts with a lower-case letter from h to z" in message
-    assert caught.value.position == 2
+    assert "For the inner product of two vectors write x.T@y" in message
+    assert caught.value.position == 1  # the product that fixed it
     assert str(mc.parse("x@y", {"y": (1,)})) == "x y"  # declared: meant
     shapes = {"W": (2, 3), "b": (4,)}
     with pytest.raises(mc.ShapeError, match="the declared rows of W.*the declared rows of b"):
         mc.parse("W@x + b", shapes)
+
+
+@pytest.mark.parametrize(
+    "text,words,position",
+    [
+        ("x^T*A*x", "^T is not a transpose in text: write x'", 2),
+        ("inf*x", "inf is not a finite number", 0),
+        ("x'*x/0", "division by zero", 4),
+        ("Tr(A)", "did you mean tr?", 0),
+        ("sigmod(x)", "did you mean sigmoid?", 0),
+        ("max(x)", "maximum(a, b) is the elementwise maximum", 0),
+        ("mean(x)", "write sum(x)/n", 0),
+        ("x.sum()", "methods are not read: write sum(x", 1),
+        ("norm(X,'fro')", "norm(X) is the Frobenius norm", 7),
+        ("f = x'*A*x", "a formula, not an equation", 2),
+        ("1_000*x", "write numbers in decimal", 0),
+        ("x[0]", "indexing x[…] is not read", 0),
+        ("sum(X, 1)", "ambiguous", 7),
+        ("tr(x)", "x would have to be a vector of size 1 for tr", 0),
+    ],
+)
+def test_what_other_tools_accept_is_answered_with_the_fix(text, words, position) -> None:
+    with pytest.raises(mc.ParseError) as caught:
+        mc.parse(text)
+    assert words in str(caught.value)
+    assert caught.value.position == position
+
+
+def test_constants_and_the_evidence_of_a_name() -> None:
+    x = mc.vector("x", 3)
+    shapes = {"x": (3,), "A": (3, 3), "X": (3, 3), "W": (3, 3), "Y": (3, 3)}
+    assert str(mc.parse("pi*x'*x", shapes)) == "π xᵀ x"
+    f = mc.parse("np.e**(x.T@x)", shapes)
+    assert np.isclose(mc.evaluate(f, {"x": np.array([0.5, 0.0, 0.5])}), np.exp(0.5))
+    assert "e" not in mc.variables(f)
+    assert mc.parse("pi*x", {"pi": (), "x": (3,)}) is mc.scalar("pi") * x  # declared: a variable
+    # MatrixCalculus.org's functions are MATLAB evidence, np. prefixes numpy evidence
+    assert str(mc.parse("norm2(W*X - Y)^2", shapes)) == "‖W X − Y‖²"
+    assert str(mc.parse("np.trace(X * X)", shapes)) == "tr(X ⊙ X)"
+    # MATLAB counts dimensions from 1: sum(X, 1) sums each column
+    X = mc.parse("X", shapes)
+    assert mc.parse("sum(X, 1)", shapes, "matlab") is mc.sum(X, axis=0)
+    assert mc.parse("sum(X, 2)", shapes, "matlab") is mc.sum(X, axis=1)
+    with pytest.raises(mc.ParseError, match="sum\\(X, 1\\) sums each column"):
+        mc.parse("sum(X, 0)", shapes, "matlab")
