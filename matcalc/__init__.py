@@ -1,6 +1,6 @@
 """matcalc: matrix calculus by the Jacobian chain rule, for learning and checking.
 
-The public API (see API.md): symbolic dimensions and variables, expressions
+The public API (README.md shows it in use): symbolic dimensions and variables, expressions
 with numpy-like operators, ``grad`` / ``jacobian`` / ``hessian``, and the
 numpy reference evaluator.
 """

@@ -1,4 +1,4 @@
-"""The user-facing constructors of API.md: variables, constants, functions.
+"""The user-facing constructors of the public API: variables, constants, functions.
 
 They build expressions exactly as written (no simplification), checking
 shapes at construction so a mismatch is reported where it is made.

@@ -27,9 +27,12 @@ Recorder = Callable[[E.Expr, int, LinearMap, E.Expr, E.Expr], None]
 def check_variable(op: str, x: object) -> E.Variable:
     if not isinstance(x, E.Variable):
         shown = E.describe(x) if isinstance(x, E.Expr) else repr(x)
+        hint = (
+            f"; a parsed formula's variable is mc.variables(f)[{x!r}]" if isinstance(x, str) else ""
+        )
         raise DerivativeError(
             f"{op}: can only differentiate with respect to a variable (made by mc.scalar, "
-            f"mc.vector or mc.matrix), not {shown}"
+            f"mc.vector or mc.matrix), not {shown}{hint}"
         )
     return x
 

@@ -201,7 +201,9 @@ def derive(
     if vector_length(f.shape) is None or vector_length(x.shape) is None:
         raise DerivativeError(
             f"derive: f must be a scalar, or f and x vectors, but f is {format_shape(f.shape)} "
-            f"and {x.name} is {format_shape(x.shape)}"
+            f"and {x.name} is {format_shape(x.shape)}: the derivative of a vector or matrix by a "
+            "matrix is a tensor of three or four indices; differentiate a scalar of it "
+            "(sum(f), tr(f), one entry), or a vector by a vector"
         )
     return _derive_jacobian(s.simplify(f), x, layout, name)
 
