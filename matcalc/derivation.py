@@ -13,7 +13,17 @@ from . import document
 from . import expr as E
 from . import printing as P
 from .errors import DerivativeError
-from .notation import ATOM, SUM, Printed, latex_text
+from .notation import (
+    ATOM,
+    SUM,
+    Notation,
+    Printed,
+    latex_name,
+    latex_prose,
+    latex_words,
+    markdown_prose,
+    notation_used,
+)
 
 # The fixed vocabulary of rule names a step may carry.
 VOCABULARY = (
@@ -21,6 +31,7 @@ VOCABULARY = (
     "scalar expansion", "sum", "elementwise function", "matrix product", "transpose",
     "broadcast", "trace", "determinant", "inverse", "diagonal", "norm", "softmax",
     "log-sum-exp", "simplification", "stable form", "cancellation", "result",
+    "differential", "cyclic trace", "identification",
 )  # fmt: skip
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -179,7 +190,8 @@ class Words(Piece):
         return self.text_form
 
     def latex(self, names: Names) -> str:
-        return rf"\text{{{self.latex_form}}}"
+        # from the Unicode words: formulas in them typeset (∂y/∂x, not "dy/dx")
+        return latex_words(self.text_form)
 
 
 def _grouped(piece: Piece, shown: str, names: Names, latex: bool = False) -> str:
@@ -221,21 +233,35 @@ class Step:
     def text(self) -> str:
         return self.formula() + (f"   ({self.note})" if self.note else "")
 
-    def latex(self) -> str:
-        """One align* row: first piece, then & = the rest, the rule as annotation."""
-        shown = [p.latex(self.names) for p in self.pieces]
-        line = shown[0] + " &= " + " = ".join(shown[1:]) if len(shown) > 1 else "& " + shown[0]
-        if self.define is not None:
-            line += rf" =: {self.define.latex}"
-        note = f", {self.note}" if self.note else ""
-        annotation = latex_text(self.rule + note)
-        return line + rf" && \parbox[t]{{6.5cm}}{{\raggedright\small {annotation}}}"
+    def annotation(self) -> str:
+        """The rule in the lecture's words, with its note: "definition (30×B)"."""
+        return f"{self.rule} ({self.note})" if self.note else self.rule
 
-    def markdown(self) -> str:
-        shown = " = ".join(p.latex(self.names) for p in self.pieces)
-        if self.define is not None:
-            shown += rf" =: {self.define.latex}"
-        return f"**{self.rule}**: ${shown}$" + (f" {self.note}" if self.note else "")
+    def sides(self, names: dict[str, str] | None = None) -> tuple[str, str]:
+        """The LaTeX of the step's two sides: the first piece, and "= the rest" (with
+        "=: δ"); a step of one piece has it on the right."""
+        shown = [p.latex(self.names) for p in self.pieces]
+        define = rf" =: {self.define.latex}" if self.define is not None else ""
+        if len(shown) == 1:
+            return "", shown[0] + define
+        return shown[0], "= " + " = ".join(shown[1:]) + define
+
+    def latex(self, names: dict[str, str] | None = None) -> str:
+        """One align* row: the first piece, & = the rest, && the rule as words and
+        math (no \\parbox: KaTeX and MathJax have none), the label as \\tag{BP1}.
+        names: the derivation's names in the annotation (b1 → \\mathbf{b}_{1})."""
+        left, right = self.sides(names)
+        line = f"{left} &{right}" if left else f"& {right}"
+        line += rf" && {latex_words(self.annotation(), names)}"
+        return line + (rf" \tag{{{self.label}}}" if self.label else "")
+
+    def markdown(self, names: dict[str, str] | None = None) -> str:
+        """One row of the Markdown form's aligned block: \tag is not allowed inside
+        aligned, so the label is written (BP1) after the rule."""
+        left, right = self.sides(names)
+        line = f"{left} &{right}" if left else f"& {right}"
+        line += rf" && {latex_words(self.annotation(), names)}"
+        return line + (rf" \quad \text{{({self.label})}}" if self.label else "")
 
     def __str__(self) -> str:
         return self.text()
@@ -267,18 +293,90 @@ class Derivation:
 
     def latex(self) -> str:
         """The body of an align* environment, one step per row."""
-        return " \\\\\n".join(step.latex() for step in self.steps)
+        names = self.latex_names()
+        return " \\\\\n".join(step.latex(names) for step in self.steps)
 
     def _repr_latex_(self) -> str:
         return "\\begin{align*}\n" + self.latex() + "\n\\end{align*}"
 
     def markdown(self) -> str:
+        """Jupyter's and VS Code's form: the title, the steps in display math (an
+        aligned block, the rule beside each step; words between blocks as paragraphs),
+        and the symbols used."""
+        names = self.latex_names()
         lines = [f"**{self.title}**", ""]
-        lines += [f"{i}. {step.markdown()}" for i, step in enumerate(self.steps, 1)]
-        return "\n".join(lines)
+        rows: list[str] = []
+        for step in self.steps:
+            if _is_words(step):
+                if rows:
+                    lines += [_aligned(rows), ""]
+                    rows = []
+                lines += [markdown_prose(step.pieces[0].text(step.names)), ""]
+            else:
+                rows.append(step.markdown(names))
+        if rows:
+            lines += [_aligned(rows), ""]
+        used = self.notation()
+        if used:
+            lines += ["Notation:", ""]
+            lines += [f"- ${e.latex}$: {markdown_prose(e.words)}" for e in used]
+        return "\n".join(lines).rstrip("\n")
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+    def latex_names(self) -> dict[str, str]:
+        """Each name the steps use, as the terminal writes it, to its LaTeX: the
+        intermediates, the variables, the errors δ (for formulas in the annotations)."""
+        found = {
+            name: latex_name(name, variable.kind)
+            for name, variable in E.variables(self.function).items()
+        }
+        found.update({text: symbol.latex for text, symbol in self.symbols.items()})
+        for step in self.steps:
+            if step.define is not None:
+                found[step.define.text] = step.define.latex
+        return found
+
+    def notation(self) -> list[Notation]:
+        """The symbols of the notation table (notation.NOTATION) the derivation uses."""
+        shown = [P.latex(self.function), *(P.latex(r) for r in self._results())]
+        shown += [step.latex() for step in self.steps]
+        sizes = {
+            str(symbol)
+            for variable in E.variables(self.function).values()
+            for dim in variable.shape
+            for symbol in getattr(dim, "free_symbols", ())
+        }
+        return notation_used("\n".join(shown), sizes)
+
+    def layout_words(self) -> str:
+        """The layout, in words: the first layout step's, else its name."""
+        for step in self.steps:
+            if step.rule == "layout" and _is_words(step):
+                return step.pieces[0].text(step.names)
+        return f"{self.layout} layout"
+
+    def legend(self, form: str = "text") -> str:
+        """The symbols the derivation uses and what they mean, from the one notation
+        table: form "text" for a terminal, "markdown" for Jupyter, "latex" for a
+        document (a description list)."""
+        used = self.notation()
+        if form == "text":
+            width = max((len(e.text) for e in used), default=0)
+            lines = [f"  {e.text:<{width}}  {e.words}" for e in used]
+            return "\n".join([f"layout: {self.layout_words()}", *lines])
+        if form == "markdown":
+            return "\n".join(f"- ${e.latex}$: {markdown_prose(e.words)}" for e in used)
+        if form == "latex":
+            names = self.latex_names()
+            items = [rf"\item[layout] {latex_prose(self.layout_words(), names)}"]
+            items += [rf"\item[${e.latex}$] {latex_prose(e.words)}" for e in used]
+            return "\n".join([r"\begin{description}", *items, r"\end{description}"])
+        raise DerivativeError(f"form must be text, markdown or latex, not {form!r}")
+
+    def _results(self) -> tuple[E.Expr, ...]:
+        return self.result if isinstance(self.result, tuple) else (self.result,)
 
     def title_latex(self) -> str:
         return ", ".join(
@@ -300,31 +398,70 @@ class Derivation:
         return Symbol(str(node), P.latex(node))
 
     def section(self) -> str:
-        """This derivation as a section of a LaTeX document."""
-        results = self.result if isinstance(self.result, tuple) else (self.result,)
-        shown = ", \\quad ".join(P.latex(r) for r in results)
+        """This derivation as a section of a LaTeX document: the function, the
+        symbols it uses, the steps with their rules as right-hand annotations and
+        Nielsen's labels as tags, and the result; every long formula broken to fit
+        the page (document.aligned_rows)."""
+        names = self.latex_names()
+        function = self.function_symbol()
+        rows: list[document.Row] = []
+        for index, step in enumerate(self.steps):
+            if _is_words(step):
+                if index or step.rule != "layout":  # the first is the legend's layout
+                    words = latex_prose(step.pieces[0].text(step.names), names)
+                    rows.append(("", "", words, ""))
+                continue
+            left, right = step.sides(names)
+            rows.append((left, right, latex_prose(step.annotation(), names), step.label))
+        titles = [
+            Partial(function, self.nodes_symbol(v)).latex(self.names) for v in self.variables()
+        ]
+        results = [
+            (title, "= " + P.latex(r), "", "")
+            for title, r in zip(titles, self._results(), strict=False)
+        ]
         return "\n".join(
             [
-                rf"\section*{{${self.title_latex()}$}}",
-                r"The function:",
-                rf"\[ {P.latex(self.function)} \]",
-                rf"Steps ({self.layout} layout):",
-                r"\begin{align*}",
-                self.latex(),
-                r"\end{align*}",
-                r"The result:",
-                rf"\[ {shown} \]",
+                # ragged: a title of many partials breaks after its commas
+                rf"\section*{{\raggedright {latex_prose(self.title, names)}}}",
+                r"\paragraph{The function.}",
+                document.aligned_rows([(function.latex, "= " + P.latex(self.function), "", "")]),
+                r"\paragraph{Notation.}",
+                self.legend("latex"),
+                rf"\paragraph{{The steps}} in {latex_prose(self.layout)} layout, with their rules.",
+                document.aligned_rows(rows),
+                r"\paragraph{The result.}",
+                document.aligned_rows(results),
             ]
         )
 
-    def document(self, title: str = "A derivation by matcalc") -> str:
-        """A standalone LaTeX document: title, the function, the steps, the result."""
-        return document.latex_document([self], title)
+    def function_symbol(self) -> Symbol:
+        """The function's name: C, f, F (f when the derivation has none)."""
+        for text, candidate in self.nodes.items():
+            if candidate is self.function:
+                return self.symbols[text]
+        return Symbol("f", "f")
 
-    def write_tex(self, path: str | Path) -> Path:
-        return document.write_tex([self], path, "A derivation by matcalc")
+    def document(self, title: str = "A derivation by matcalc", paper: str = "a4") -> str:
+        """A standalone LaTeX document: a portrait page of A4 or Letter (paper) with
+        the function, the notation, the steps and the result."""
+        return document.latex_document([self], title, paper)
 
-    def write_pdf(self, path: str | Path, force: bool = False) -> Path:
+    def write_tex(self, path: str | Path, paper: str = "a4") -> Path:
+        return document.write_tex([self], path, "A derivation by matcalc", paper)
+
+    def write_pdf(self, path: str | Path, force: bool = False, paper: str = "a4") -> Path:
         """Compile with pdflatex; without pdflatex, write the .tex and say so.  A .tex
-        beside the PDF that holds something else is overwritten only with force."""
-        return document.write_document([self], path, "A derivation by matcalc", force)
+        beside the PDF that holds something else is overwritten only with force.
+        paper: "a4" or "letter", portrait."""
+        return document.write_document([self], path, "A derivation by matcalc", force, paper)
+
+
+def _is_words(step: Step) -> bool:
+    """A step that is a sentence (the layout), not an equation."""
+    return len(step.pieces) == 1 and isinstance(step.pieces[0], Words) and step.define is None
+
+
+def _aligned(rows: list[str]) -> str:
+    """Rows as one display-math block of Markdown."""
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"

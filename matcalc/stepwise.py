@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import differentials
 from . import expr as E
 from . import simplifier as s
 from .algebra import textbook_forms
@@ -32,7 +33,14 @@ from .derivation import (
     Words,
 )
 from .dims import format_shape, vector_length
-from .engine import check_variable, dependents, forward_jacobian, jacobian, reverse_sweep
+from .engine import (
+    check_variable,
+    dependents,
+    forward_jacobian,
+    grad,
+    jacobian,
+    reverse_sweep,
+)
 from .errors import DerivativeError
 from .jacobian import LinearMap
 from .names import checked_name
@@ -84,9 +92,11 @@ def _delta_symbol(z_symbol: Symbol, node: E.Expr) -> Symbol:
 
 
 def choose_names(
-    f: E.Expr, order: list[E.Expr], needed: set[int], root: Symbol
+    f: E.Expr, order: list[E.Expr], needed: set[int], root: Symbol, every: bool = False
 ) -> tuple[Names, dict[int, Symbol], list[E.Expr]]:
-    """Name the intermediates on the paths to the variable, lecture style."""
+    """Name the intermediates on the paths to the variable, lecture style: the
+    activations a, preactivations z, residuals r and shared subexpressions u; with
+    every, each other operation too (u), so each step applies one rule."""
     parents = _parents(order)
     roles: dict[int, str] = {}
     named: list[E.Expr] = []
@@ -94,6 +104,8 @@ def choose_names(
         if node is f or id(node) not in needed or not node.args:
             continue
         role = _role(node, parents, roles)
+        if role is None and every and not isinstance(node, E.Transpose):
+            role = "shared"
         if role is not None:
             roles[id(node)] = role
             named.append(node)
@@ -168,11 +180,15 @@ def _rule_of(rules: list[str]) -> tuple[str, str]:
     return main, ("with " + ", ".join(others)) if others else ""
 
 
+DETAILS = ("compact", "lecture")
+
+
 def derive(
     f: object,
     x: E.Variable | Sequence[E.Variable],
     layout: str = "numerator",
     name: str = "f",
+    detail: str = "compact",
 ) -> Derivation:
     """The derivation of grad(f, x) (scalar f) or jacobian(f, x) (vector f), step by step.
 
@@ -183,7 +199,15 @@ def derive(
     layout="numerator" (the default): ∂y/∂x has one row per entry of y and a
     gradient is shaped like its variable.  layout="denominator": ∂y/∂x has one
     row per entry of x, so local Jacobians appear transposed.
+
+    detail="compact" names the lecture's intermediates (z, a, r, shared ones) and
+    may apply several rules in one step; detail="lecture" names every operation,
+    so each step is one local Jacobian by one rule (elementwise binary operation,
+    Hadamard product, scalar expansion, sum, elementwise function, matrix
+    product), then its chain-rule product and the collapse of its structure.
     """
+    if detail not in DETAILS:
+        raise DerivativeError(f"derive: detail must be 'compact' or 'lecture', got {detail!r}")
     if layout not in ("numerator", "denominator"):
         raise DerivativeError(
             f"derive: layout must be 'numerator' or 'denominator', got {layout!r}"
@@ -194,10 +218,10 @@ def derive(
         xs = [check_variable("derive", v) for v in x]
         if not f.is_scalar:
             raise DerivativeError("derive: several variables need a scalar f (a gradient)")
-        return _derive_gradient(f, xs, layout, name)
+        return _derive_gradient(f, xs, layout, name, detail)
     x = check_variable("derive", x)
     if f.is_scalar:
-        return _derive_gradient(f, [x], layout, name)
+        return _derive_gradient(f, [x], layout, name, detail)
     if vector_length(f.shape) is None or vector_length(x.shape) is None:
         raise DerivativeError(
             f"derive: f must be a scalar, or f and x vectors, but f is {format_shape(f.shape)} "
@@ -205,7 +229,7 @@ def derive(
             "matrix is a tensor of three or four indices; differentiate a scalar of it "
             "(sum(f), tr(f), one entry), or a vector by a vector"
         )
-    return _derive_jacobian(s.simplify(f), x, layout, name)
+    return _derive_jacobian(s.simplify(f), x, layout, name, detail)
 
 
 def _function_name(name: object) -> str:
@@ -255,12 +279,19 @@ def _stable_form(typed: E.Expr, root: Symbol) -> tuple[E.Expr, list[Step]]:
     return f, [Step("stable form", pieces, Names(), note=note)]
 
 
-def _derive_gradient(typed: E.Expr, xs: list[E.Variable], layout: str, name: str) -> Derivation:
+def _derive_gradient(
+    typed: E.Expr, xs: list[E.Variable], layout: str, name: str, detail: str
+) -> Derivation:
     root = Symbol(name, latex_name(name, "scalar"))
     f, stable = _stable_form(typed, root)
     order = E.postorder(f)
     needed = dependents(order, xs)
-    names, symbols, named = choose_names(f, order, needed, root)
+    if len(xs) == 1 and differentials.applies(f, xs[0]):
+        try:
+            return _derive_by_differentials(f, xs[0], layout, root, stable)
+        except differentials.UnsupportedError:  # an elementwise function of a matrix: Jacobians
+            pass
+    names, symbols, named = choose_names(f, order, needed, root, detail == "lecture")
     title = ", ".join(f"∂{name}/∂{x.name}" for x in xs)
     steps = [
         _layout_step(layout, names, True),
@@ -286,30 +317,97 @@ def _derive_gradient(typed: E.Expr, xs: list[E.Variable], layout: str, name: str
     results = []
     for x in xs:
         x_symbol = symbols[id(x)]
-        if id(x) not in adjoint:  # f does not depend on x, or only through f′ = 0
+        unused = id(x) not in adjoint  # f does not depend on x, or only through f′ = 0
+        if unused:
             result = s.zero(x.shape)
         else:
             steps += _gradient_steps(x, sweep)
             result = shown[id(x)]
+            steps += _layout_switch(steps[-1], x, adjoint[id(x)], sweep)
             if result is not adjoint[id(x)]:  # sympy's algebra, or transposes gathered
                 pieces = (Partial(root, x_symbol), Formula(adjoint[id(x)]), Formula(result))
                 note = "elementwise algebra: σ′ = σ(1 − σ), σ(−t) = 1 − σ(t), like terms"
                 steps.append(Step("cancellation", pieces, names, note=note))
         results.append(result)
         shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
-        final = Step("result", (Partial(root, x_symbol), Formula(result)), names, note=shape_note)
+        if unused:
+            shape_note = f"{name} does not depend on {x.name}: a zero {shape_note}"
+        # the result never prints as a name (f = 0 and a zero gradient are one node)
+        result_names = Names() if result is f else names
+        final = Step(
+            "result", (Partial(root, x_symbol), Formula(result)), result_names, note=shape_note
+        )
         if _same_step(steps[-1], final, result):  # it already gave the gradient: say so
             last = steps.pop()
             note = "; ".join(filter(None, [last.note, f"the result, {shape_note}"]))
             final = Step(last.rule, last.pieces, last.names, note=note)
         steps.append(final)
         if len(xs) == 1 and _uses_names(result, names):
-            expanded = (Partial(root, x_symbol), Formula(result, top=True))
-            steps.append(Step("result", expanded, Names()))
+            expanded = Step("result", (Partial(root, x_symbol), Formula(result, top=True)), Names())
+            # σ′(X) may print alike either way (compared only when small: printing costs)
+            if not _smaller_than(result, SHORT) or expanded.formula() != final.formula():
+                steps.append(expanded)
     outcome = results[0] if len(xs) == 1 else tuple(results)
     nodes = {symbols[key].text: node for node in order if (key := id(node)) in symbols}
     by_text = {symbol.text: symbol for symbol in symbols.values()}
     return Derivation(title, f, xs[0], layout, steps, outcome, names, nodes, by_text)
+
+
+def _derive_by_differentials(
+    f: E.Expr, x: E.Variable, layout: str, root: Symbol, stable: list[Step]
+) -> Derivation:
+    """df by the rules of differentials, each term turned to tr(G dX) by the cyclic
+    property, ∂f/∂X read off by identification (df = tr(M dX) ⇔ ∂f/∂X = Mᵀ), then
+    the gradient in its textbook form (see ``differentials``)."""
+    d = differentials.expand(f, x)
+    names = Names()
+    names.add(f, root)
+    d_root = Symbol("d" + root.text, rf"\mathrm{{d}}{root.latex}")
+    x_symbol = _variable_symbol(x)
+    dx_symbol = Symbol(d.dx.name, rf"\mathrm{{d}}{x_symbol.latex}")
+    names.add(d.dx, dx_symbol)
+    steps = [_layout_step(layout, names, True), *stable, *_definitions([], f, {}, names, root)]
+    rules = "; ".join(reversed(d.rules))
+    differential = Formula(d.expr())
+    steps.append(Step("differential", (Name(d_root), differential), names, note=rules))
+    cyclic = Formula(d.expr(d.cyclic()))
+    if cyclic.text(names) != differential.text(names):
+        note = (
+            "tr(A B) = tr(B A), tr(Aᵀ) = tr(A)"
+            if x.kind == "matrix"
+            else "a scalar is its own transpose: aᵀ M b = bᵀ Mᵀ a"
+        )
+        steps.append(Step("cyclic trace", (Name(d_root), cyclic), names, note=note))
+    m = s.simplify(d.coefficient())
+    gradient = s.simplify(s.transpose(m))
+    result = textbook_forms(grad(f, x))[0]
+    partial = Partial(root, x_symbol)
+    if x.kind == "matrix":
+        note = (
+            f"d{root.text} = tr(M d{x.name}) gives ∂{root.text}/∂{x.name} = Mᵀ, "
+            f"shaped like {x.name}"
+        )
+        steps.append(Step("identification", (partial, Formula(gradient)), names, note=note))
+    else:
+        note = f"d{root.text} = M d{x.name} gives ∂{root.text}/∂{x.name} = M, a row"
+        steps.append(Step("identification", (partial, Formula(m)), names, note=note))
+        if not x.is_scalar and layout == "numerator":
+            note = (
+                f"the gradient, shaped like {x.name}, is the row ∂{root.text}/∂{x.name} transposed"
+            )
+            steps.append(Step("layout", (partial, Formula(gradient)), names, note=note))
+    shape_note = f"shaped like {x.name}, {format_shape(x.shape).replace(', ', '×')[1:-1]}"
+    plain = Names()  # the result spelled out: det(X) X⁻ᵀ, not f X⁻ᵀ
+    final = Step("result", (partial, Formula(result)), plain, note=shape_note)
+    if steps[-1].formula() == final.formula():
+        last = steps.pop()
+        final = Step(
+            last.rule, last.pieces, last.names, note=f"{last.note}; the result, {shape_note}"
+        )
+    steps.append(final)
+    nodes = {root.text: f, x.name: x, d.dx.name: d.dx}
+    by_text = {root.text: root, x.name: x_symbol, d.dx.name: dx_symbol}
+    return Derivation(f"∂{root.text}/∂{x.name}", f, x, layout, steps, result, names, nodes, by_text)
 
 
 @dataclass(frozen=True)
@@ -338,6 +436,23 @@ def _gradient_steps(node: E.Expr, sweep: Sweep) -> list[Step]:
     if _is_preactivation(me) and id(g) not in sweep.names.text:
         sweep.names.add(g, _delta_symbol(me, node))
     return steps
+
+
+def _layout_switch(last: Step, x: E.Variable, gradient: E.Expr, sweep: Sweep) -> list[Step]:
+    """When the chain rule gave ∂f/∂x as a row (numerator layout) and x is a column, the
+    step that says so: the gradient, shaped like x, is that row transposed."""
+    row = last.pieces[-1]
+    if (
+        sweep.layout != "numerator"
+        or not x.is_column
+        or x.is_scalar
+        or not isinstance(row, Formula)
+        or row.expr.shape != (1, x.shape[0])
+    ):
+        return []
+    pieces = (Partial(sweep.root, sweep.symbols[id(x)]), Formula(gradient))
+    note = f"the gradient, shaped like {x.name}, is the row ∂{sweep.root.text}/∂{x.name} transposed"
+    return [Step("layout", pieces, sweep.names, note=note)]
 
 
 def _chain_steps(node: E.Expr, g: E.Expr, ups: list[E.Expr], sweep: Sweep) -> list[Step]:
@@ -480,12 +595,12 @@ def _nearest_named_children(
     return _nearest_named(down(node), down, symbols)
 
 
-def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str) -> Derivation:
+def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str, detail: str) -> Derivation:
     """Forward accumulation: ∂N/∂x = Σ ∂N/∂c ∂c/∂x over the named children c of N."""
     order = E.postorder(f)
     needed = dependents(order, [x])
     root = Symbol(name, latex_name(name, kind_of(f)))
-    names, symbols, named = choose_names(f, order, needed, root)
+    names, symbols, named = choose_names(f, order, needed, root, detail == "lecture")
     x_symbol = _variable_symbol(x)
     symbols[id(x)] = x_symbol
     steps = [_layout_step(layout, names, False), *_definitions(named, f, symbols, names, root)]
