@@ -31,7 +31,9 @@ COSTS = ("quadratic", "cross_entropy")
 
 @dataclass
 class History:
-    """What training did: one record per epoch."""
+    """What training did: one record per epoch (epoch, lr: the step size, loss and
+    accuracy on the training set, test_loss and test_accuracy when a test set is
+    given, seconds)."""
 
     epochs: list[dict] = field(default_factory=list)
 
@@ -43,6 +45,23 @@ class History:
 
     def column(self, key: str) -> list[float]:
         return [record[key] for record in self.epochs]
+
+    def line(self, index: int = -1, epochs: int | None = None) -> str:
+        """One epoch's progress on one line: the step size, the training cost and
+        accuracy, the test cost and accuracy (when measured) and the time taken."""
+        record = self.epochs[index]
+        of = f"/{epochs}" if epochs else ""
+        width = len(str(epochs or record["epoch"]))
+        text = (
+            f"epoch {record['epoch']:>{width}}{of}  step {record['lr']:.3f}  "
+            f"train loss {record['loss']:.4f} accuracy {record['accuracy']:.1%}"
+        )
+        if "test_loss" in record:
+            text += f"  test loss {record['test_loss']:.4f} accuracy {record['test_accuracy']:.1%}"
+        return text + f"  ({record['seconds']:.2f} s)"
+
+    def __str__(self) -> str:
+        return "\n".join(self.line(k) for k in range(len(self.epochs)))
 
 
 class Network:
@@ -76,23 +95,25 @@ class Network:
             self.output = C.softmax(a)
             self.cost = (C.sum(C.logsumexp(a)) - C.sum(self.Y * a)) / batch
         self.parameters = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
-        self._derivation: Derivation | None = None
+        self._derivations: dict[str, Derivation] = {}  # by detail
         self._backward: CompiledFunction | None = None
         self._forward: CompiledFunction | None = None
+        self._value: CompiledFunction | None = None  # the cost alone, for train's readout
 
     # -- the mathematics ------------------------------------------------------------------------
-    def derivation(self) -> Derivation:
+    def derivation(self, detail: str = "compact") -> Derivation:
         """The gradient of the cost w.r.t. every W and b, step by step, Nielsen's four
         equations labelled: BP1 the output error δᴸ, BP2 each earlier δˡ from the next,
-        BP3 ∂C/∂bˡ, BP4 ∂C/∂Wˡ (Nielsen, ch. 2)."""
-        if self._derivation is None:
-            derivation = derive(self.cost, self.parameters, name="C")
+        BP3 ∂C/∂bˡ, BP4 ∂C/∂Wˡ (Nielsen, ch. 2).  detail as in ``mc.derive``: "lecture"
+        gives every local Jacobian and chain-rule product, layer by layer."""
+        if detail not in self._derivations:
+            derivation = derive(self.cost, self.parameters, name="C", detail=detail)
             derivation.steps = [
                 replace(step, label=label) if (label := self._label(step)) else step
                 for step in derivation.steps
             ]
-            self._derivation = derivation
-        return self._derivation
+            self._derivations[detail] = derivation
+        return self._derivations[detail]
 
     def _label(self, step: Step) -> str:
         """Which of BP1–BP4 a step of the derivation states, if any."""
@@ -169,51 +190,63 @@ class Network:
         X: np.ndarray,
         Y: np.ndarray,
         epochs: int = 10,
-        lr: float = 0.5,
+        lr: float | Callable[[int], float] = 0.5,
         batch_size: int = 32,
         seed: int = 0,
         X_test: np.ndarray | None = None,
         Y_test: np.ndarray | None = None,
         params: dict | None = None,
         log: Callable[[str], None] | None = print,
+        decay: float = 0.0,
     ) -> tuple[dict, History]:
-        """Minibatch SGD: W ← W − lr ∂C/∂W per batch; a readout per epoch."""
+        """Minibatch SGD: W ← W − η ∂C/∂W per batch, and one line of progress per epoch.
+
+        The step size of epoch e (from 1) is η = lr / (1 + decay·(e − 1)), or lr(e) when
+        lr is a function.  Each epoch shuffles the examples and cuts them into
+        ⌈count / batch_size⌉ batches of nearly equal size: a ragged last batch of a few
+        examples would take a whole step along a noisy gradient just before the epoch is
+        measured.  After each epoch the cost and accuracy on all the training examples
+        (and on X_test, Y_test when given) are recorded in the History and, unless log is
+        None, printed on one line.
+        """
         self.check_batch(X, Y)
+        if X_test is not None and Y_test is not None:
+            self.check_batch(X_test, Y_test)
         _, backward = self.compile()
         params = {k: v.copy() for k, v in (params or self.init_params(seed)).items()}
         rng = np.random.default_rng(seed)
         history = History()
         count = X.shape[1]
+        batches = max(1, -(-count // batch_size))
+        labels = np.argmax(Y, axis=0)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            order = rng.permutation(count)
-            losses = []
-            for first in range(0, count, batch_size):
-                batch = order[first : first + batch_size]
-                loss, grads = backward(params, X[:, batch], Y[:, batch])
-                losses.append(loss * len(batch))
+            step = float(lr(epoch)) if callable(lr) else lr / (1.0 + decay * (epoch - 1))
+            for batch in np.array_split(rng.permutation(count), batches):
+                _, grads = backward(params, X[:, batch], Y[:, batch])
                 for name, g in grads.items():
-                    params[name] -= lr * g
+                    params[name] -= step * g
             record = {
                 "epoch": epoch,
-                "loss": float(np.sum(losses) / count),
-                "accuracy": self.accuracy(params, X, np.argmax(Y, axis=0)),
-                "seconds": time.perf_counter() - start,
+                "lr": step,
+                "loss": self._cost(params, X, Y),
+                "accuracy": self.accuracy(params, X, labels),
             }
             if X_test is not None and Y_test is not None:
+                record["test_loss"] = self._cost(params, X_test, Y_test)
                 record["test_accuracy"] = self.accuracy(params, X_test, np.argmax(Y_test, axis=0))
+            record["seconds"] = time.perf_counter() - start
             history.epochs.append(record)
             if log is not None:
-                test = (
-                    f"  test accuracy {record['test_accuracy']:.3f}"
-                    if "test_accuracy" in record
-                    else ""
-                )
-                log(
-                    f"epoch {epoch:3d}  loss {record['loss']:.4f}  accuracy "
-                    f"{record['accuracy']:.3f}{test}"
-                )
+                log(history.line(-1, epochs))
         return params, history
+
+    def _cost(self, params: dict, X: np.ndarray, Y: np.ndarray) -> float:
+        """The cost of a whole set, without its gradient (train's readout)."""
+        if self._value is None:
+            self._value = compile_expression(self.cost)
+        arrays = {**params, "X": X, "Y": Y}
+        return float(self._value.raw(*[arrays[n] for n in self._value.arguments])[0][0, 0])
 
 
 def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:

@@ -441,13 +441,12 @@ def _gradient_steps(node: E.Expr, sweep: Sweep) -> list[Step]:
 def _layout_switch(last: Step, x: E.Variable, gradient: E.Expr, sweep: Sweep) -> list[Step]:
     """When the chain rule gave ∂f/∂x as a row (numerator layout) and x is a column, the
     step that says so: the gradient, shaped like x, is that row transposed."""
-    row = last.pieces[-1]
+    shown = last.pieces[-1]  # a row: a Formula of shape (1, n), or a chain-rule product
     if (
         sweep.layout != "numerator"
         or not x.is_column
         or x.is_scalar
-        or not isinstance(row, Formula)
-        or row.expr.shape != (1, x.shape[0])
+        or (isinstance(shown, Formula) and shown.expr.shape == x.shape)
     ):
         return []
     pieces = (Partial(sweep.root, sweep.symbols[id(x)]), Formula(gradient))
@@ -472,7 +471,7 @@ def _chain_steps(node: E.Expr, g: E.Expr, ups: list[E.Expr], sweep: Sweep) -> li
         rules += _rules_between(up, node, sweep)
     rule, note = _rule_of(rules)
     delta = _delta_symbol(me, node) if _is_preactivation(me) else None
-    pieces = (Partial(sweep.root, me), Formula(g, top=True))
+    pieces = (Partial(sweep.root, me), Formula(g, top=delta is not None))  # δ once defined
     return [Step(rule, pieces, sweep.names, define=delta, note=note)]
 
 

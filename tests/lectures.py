@@ -7,7 +7,7 @@ import numpy as np
 import matcalc as mc
 
 
-def neuron():
+def neuron(detail: str = "compact"):
     """(a) Parr & Howard's neuron: activation max(0, w·x + b) and its squared-error loss."""
     n, N = mc.dims("n N")
     w, x, b = mc.vector("w", n), mc.vector("x", n), mc.scalar("b")
@@ -18,12 +18,12 @@ def neuron():
     values = {"w": rng.normal(size=3), "x": rng.normal(size=3), "b": 0.3,
               "X": rng.normal(size=(3, 5)), "y": rng.normal(size=5)}  # fmt: skip
     return {
-        "activation": mc.derive(activation, [w, b], name="activation"),
-        "loss": mc.derive(loss, [w, b], name="C"),
+        "activation": mc.derive(activation, [w, b], name="activation", detail=detail),
+        "loss": mc.derive(loss, [w, b], name="C", detail=detail),
     }, values
 
 
-def one_layer():
+def one_layer(detail: str = "compact"):
     """(b) C = ½‖σ(Wx + b) − y‖²."""
     n, m = mc.dims("n m")
     x, W, b, y = mc.vector("x", n), mc.matrix("W", m, n), mc.vector("b", m), mc.vector("y", m)
@@ -31,10 +31,10 @@ def one_layer():
     rng = np.random.default_rng(2)
     values = {"x": rng.normal(size=3), "W": rng.normal(size=(2, 3)), "b": rng.normal(size=2),
               "y": rng.uniform(size=2)}  # fmt: skip
-    return {"one layer": mc.derive(cost, [W, b], name="C")}, values
+    return {"one layer": mc.derive(cost, [W, b], name="C", detail=detail)}, values
 
 
-def network(layers: int = 3):
+def network(layers: int = 3, detail: str = "compact"):
     """(c) an L-layer sigmoid network with the quadratic cost, all weights and biases."""
     d = mc.dims(" ".join(f"d{i}" for i in range(layers + 1)))
     Ws = [mc.matrix(f"W{i + 1}", d[i + 1], d[i]) for i in range(layers)]
@@ -50,4 +50,4 @@ def network(layers: int = 3):
     for i in range(layers):
         values[f"W{i + 1}"] = rng.normal(size=(sizes[i + 1], sizes[i]))
         values[f"b{i + 1}"] = rng.normal(size=sizes[i + 1])
-    return {f"{layers}-layer network": mc.derive(cost, params, name="C")}, values
+    return {f"{layers}-layer network": mc.derive(cost, params, name="C", detail=detail)}, values

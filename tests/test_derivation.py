@@ -22,6 +22,11 @@ for build in (lectures.neuron, lectures.one_layer, lectures.network):
     derivations, values = build()
     for key, derivation in derivations.items():
         CASES[key] = (derivation, values)
+LECTURE_CASES = {}  # detail="lecture": every step checked numerically the same way
+for build in (lectures.neuron, lectures.one_layer, lectures.network):
+    derivations, values = build(detail="lecture")
+    for key, derivation in derivations.items():
+        LECTURE_CASES[f"{key}, lecture"] = (derivation, values)
 
 
 def piece_expr(piece):
@@ -63,11 +68,11 @@ def numeric_partial(num, den, values):
     return numeric_jacobian(inner, probe.name, {**values, probe.name: point})
 
 
-@pytest.mark.parametrize("key", list(CASES))
+@pytest.mark.parametrize("key", [*CASES, *LECTURE_CASES])
 def test_every_step_holds_numerically(key) -> None:
     """Each formula of a step ∂u/∂v = ... equals central differences of u in v,
     with v held as an input; the result is exactly what mc.grad gives."""
-    derivation, values = CASES[key]
+    derivation, values = {**CASES, **LECTURE_CASES}[key]
     f = derivation.function
     by_variable = keyed(f, values)
     checked = 0
@@ -283,3 +288,15 @@ def test_lecture_detail_applies_one_rule_per_step() -> None:
     assert lecture.result == compact.result
     with pytest.raises(mc.DerivativeError, match="detail must be"):
         mc.derive(C, W, detail="verbose")
+
+
+def test_a_networks_lecture_derivation_labels_nielsens_equations() -> None:
+    net = mc.nn.Network([784, 30, 10])
+    derivation = net.derivation(detail="lecture")
+    labelled = {step.label: step.formula() for step in derivation.steps if step.label}
+    assert set(labelled) == {"BP1", "BP2", "BP3", "BP4"}
+    assert labelled["BP1"].endswith("=: δ2") and "σ′(z2)" in labelled["BP1"]
+    assert labelled["BP2"] == "∂C/∂z1 = (W2ᵀ δ2) ⊙ σ′(z1) =: δ1"
+    text = derivation.text()
+    assert "u1 = W1 X" in text and "∂C/∂u1 = δ1" in text  # every operation, one rule each
+    assert net.derivation() is not derivation and net.derivation().result == derivation.result
