@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--force", action="store_true",
                          help="overwrite a different .tex beside --pdf")  # fmt: skip
         sub.add_argument("--layout", choices=["numerator", "denominator"], default="numerator")
+        sub.add_argument(
+            "--detail",
+            choices=list(stepwise.DETAILS),
+            default="compact",
+            help="lecture: every operation its own step, one rule each",
+        )
         sub.add_argument("--name", default="f", help="the function's name in the output (f)")
     check = commands.add_parser("check", help="check a hand-derived derivative", epilog=EPILOG)
     _common(check)
@@ -215,7 +221,7 @@ def _gradients(args, f: E.Expr, xs: list[E.Variable]) -> int:
             f"grad: {text(f)} is not a scalar, it is {f.rows}×{f.cols}; use jacobian"
             + _conventions(f, args, [x.name for x in xs])
         )
-    derivation = stepwise.derive(f, xs, layout=args.layout, name=args.name)
+    derivation = stepwise.derive(f, xs, layout=args.layout, name=args.name, detail=args.detail)
     if args.steps:
         say(derivation.text())
     results = derivation.result if isinstance(derivation.result, tuple) else (derivation.result,)
@@ -273,9 +279,11 @@ def _derivative(args, f: E.Expr, x: E.Variable) -> int:
         symbol = f"∂²{args.name}/∂{x.name}∂{x.name}ᵀ"
         # the steps: the Jacobian of the gradient, derived like any Jacobian
         gradient = engine.grad(f, x)
-        derivation = stepwise.derive(gradient, x, layout=args.layout, name=f"∇{args.name}")
+        derivation = stepwise.derive(
+            gradient, x, layout=args.layout, name=f"∇{args.name}", detail=args.detail
+        )
     else:
-        derivation = stepwise.derive(f, x, layout=args.layout, name=args.name)
+        derivation = stepwise.derive(f, x, layout=args.layout, name=args.name, detail=args.detail)
         assert isinstance(derivation.result, E.Expr)  # one variable: one result
         result = derivation.result
         symbol = f"∂{args.name}/∂{x.name}"
