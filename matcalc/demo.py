@@ -8,7 +8,9 @@ Run with ``python -m matcalc.demo`` (``make demo``).  In order:
    and, where pdflatex is installed, .pdf;
 3. the compiled numpy code, and its gradient checked by finite differences;
 4. minibatch SGD on scikit-learn's bundled digits (1,797 8×8 images, no
-   download), the test accuracy, and a loss/accuracy plot in out/.
+   download) with a decaying step size, one line of progress per epoch, the
+   test accuracy, and the training and test cost and accuracy on one figure
+   (out/training.png).
 """
 
 from __future__ import annotations
@@ -95,22 +97,43 @@ def compiled_gradient_check(network: Network, params: dict, X: np.ndarray, Y: np
     return worst
 
 
+def figure(history, title: str = "Training on the digits"):
+    """The training curve on one figure: the cost (left) and the accuracy (right), each
+    on the training and the test set, per epoch.  A matplotlib Figure (no pyplot): a
+    notebook displays it inline, plot() saves it."""
+    if Figure is None:
+        raise MatcalcError(f"the plot needs matplotlib: {DEMO_EXTRA}")
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    loss, accuracy = fig.subplots(1, 2)
+    epochs = history.column("epoch")
+    tested = "test_loss" in history[0]
+    loss.plot(epochs, history.column("loss"), "o-", markersize=3, label="training set")
+    accuracy.plot(epochs, history.column("accuracy"), "o-", markersize=3, label="training set")
+    if tested:
+        loss.plot(epochs, history.column("test_loss"), "s-", markersize=3, label="test set")
+        accuracy.plot(epochs, history.column("test_accuracy"), "s-", markersize=3, label="test set")
+    loss.set(xlabel="epoch", ylabel="cost C (mean over the set)", title="Cost", ylim=(0, None))
+    low = min(history.column("accuracy") + (history.column("test_accuracy") if tested else []))
+    accuracy.set(
+        xlabel="epoch",
+        ylabel="accuracy (fraction classified correctly)",
+        title="Accuracy",
+        ylim=(max(0.0, min(0.9, low) - 0.02), 1.0),
+    )
+    for axes in (loss, accuracy):
+        axes.grid(True, alpha=0.3)
+        axes.legend()
+    fig.suptitle(title)
+    return fig
+
+
 def plot(history, path: Path) -> Path | None:
+    """Save figure(history) as a PNG (None, with a message, without matplotlib)."""
     if Figure is None:
         print(f"matplotlib is not installed: no plot ({DEMO_EXTRA})")
         return None
-    fig = Figure(figsize=(9, 3.5))
-    left, right = fig.subplots(1, 2)
-    epochs = history.column("epoch")
-    left.plot(epochs, history.column("loss"))
-    left.set(xlabel="epoch", ylabel="training loss", title="Cross-entropy")
-    right.plot(epochs, history.column("accuracy"), label="training")
-    right.plot(epochs, history.column("test_accuracy"), label="test")
-    right.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0.5, 1.0))
-    right.legend()
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    figure(history).savefig(path, dpi=110)
     return path
 
 
@@ -124,6 +147,19 @@ def digits(seed: int = 0):
     cut = int(0.75 * len(labels))
     train, test = order[:cut], order[cut:]
     return X[:, train], labels[train], X[:, test], labels[test]
+
+
+# The step size: 0.2 at first, shrinking as 0.2 / (1 + 0.2 (epoch − 1)) (0.05 by epoch 16),
+# with batches of nearly equal size.  The curve it gives rises smoothly; a constant 0.1 with
+# a ragged last batch of 3 images made the test accuracy fall from 97% to 88% and back.
+TRAINING = {"lr": 0.2, "decay": 0.2, "batch_size": 32, "seed": 0}
+
+
+def train(network: Network, X_train, Y_train, X_test, Y_test, epochs: int = 30, log=print):
+    """The demo's training run: TRAINING's settings, a line of progress per epoch."""
+    return network.train(
+        X_train, Y_train, epochs=epochs, X_test=X_test, Y_test=Y_test, log=log, **TRAINING
+    )
 
 
 def main(out: Path = Path("out"), epochs: int = 30) -> int:
@@ -158,9 +194,11 @@ def main(out: Path = Path("out"), epochs: int = 30) -> int:
 
     sizes = f"{X_train.shape[1]} training and {X_test.shape[1]} test images"
     print(f"== 4. Training on the digits: {sizes}")
-    params, history = network.train(
-        X_train, Y_train, epochs=epochs, lr=0.1, batch_size=32, seed=0, X_test=X_test, Y_test=Y_test
+    print(
+        f"minibatch SGD, batches of {TRAINING['batch_size']}, step size "
+        f"{TRAINING['lr']} / (1 + {TRAINING['decay']} (epoch − 1))"
     )
+    params, history = train(network, X_train, Y_train, X_test, Y_test, epochs=epochs)
     accuracy = network.accuracy(params, X_test, y_test)
     print(f"test accuracy: {accuracy:.1%}")
     picture = plot(history, out / "training.png")
