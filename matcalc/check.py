@@ -34,7 +34,7 @@ from .parse import declarations, parse
 from .printing import named_derivatives, text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Verdict:
     """ok, a sentence a student can act on, and how it was decided."""
 
@@ -49,6 +49,11 @@ class Verdict:
 
     def __str__(self) -> str:
         return self.message
+
+    def __repr__(self) -> str:
+        """✓ or ✗ and the sentence (a notebook's plain text; the counterexample's
+        arrays would make it long and different on every run)."""
+        return ("✓ " if self.ok else "✗ ") + self.message
 
 
 # -- sampling sizes and values ----------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -152,7 +153,7 @@ def digits(seed: int = 0):
 # The step size: 0.2 at first, shrinking as 0.2 / (1 + 0.2 (epoch − 1)) (0.05 by epoch 16),
 # with batches of nearly equal size.  The curve it gives rises smoothly; a constant 0.1 with
 # a ragged last batch of 3 images made the test accuracy fall from 97% to 88% and back.
-TRAINING = {"lr": 0.2, "decay": 0.2, "batch_size": 32, "seed": 0}
+TRAINING: dict[str, Any] = {"lr": 0.2, "decay": 0.2, "batch_size": 32, "seed": 0}
 
 
 def train(network: Network, X_train, Y_train, X_test, Y_test, epochs: int = 30, log=print):

@@ -237,7 +237,7 @@ class Step:
         """The rule in the lecture's words, with its note: "definition (30×B)"."""
         return f"{self.rule} ({self.note})" if self.note else self.rule
 
-    def sides(self, names: dict[str, str] | None = None) -> tuple[str, str]:
+    def sides(self) -> tuple[str, str]:
         """The LaTeX of the step's two sides: the first piece, and "= the rest" (with
         "=: δ"); a step of one piece has it on the right."""
         shown = [p.latex(self.names) for p in self.pieces]
@@ -250,15 +250,15 @@ class Step:
         """One align* row: the first piece, & = the rest, && the rule as words and
         math (no \\parbox: KaTeX and MathJax have none), the label as \\tag{BP1}.
         names: the derivation's names in the annotation (b1 → \\mathbf{b}_{1})."""
-        left, right = self.sides(names)
+        left, right = self.sides()
         line = f"{left} &{right}" if left else f"& {right}"
         line += rf" && {latex_words(self.annotation(), names)}"
         return line + (rf" \tag{{{self.label}}}" if self.label else "")
 
     def markdown(self, names: dict[str, str] | None = None) -> str:
-        """One row of the Markdown form's aligned block: \tag is not allowed inside
+        """One row of the Markdown form's aligned block: MathJax allows no \\tag inside
         aligned, so the label is written (BP1) after the rule."""
-        left, right = self.sides(names)
+        left, right = self.sides()
         line = f"{left} &{right}" if left else f"& {right}"
         line += rf" && {latex_words(self.annotation(), names)}"
         return line + (rf" \quad \text{{({self.label})}}" if self.label else "")
@@ -291,6 +291,10 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
+    def __repr__(self) -> str:
+        """The steps as text: what a notebook shows as plain text, not a dataclass dump."""
+        return self.text()
+
     def latex(self) -> str:
         """The body of an align* environment, one step per row."""
         names = self.latex_names()
@@ -316,10 +320,8 @@ class Derivation:
                 rows.append(step.markdown(names))
         if rows:
             lines += [_aligned(rows), ""]
-        used = self.notation()
-        if used:
-            lines += ["Notation:", ""]
-            lines += [f"- ${e.latex}$: {markdown_prose(e.words)}" for e in used]
+        if self.notation():
+            lines += ["Notation:", "", self.legend("markdown")]
         return "\n".join(lines).rstrip("\n")
 
     def _repr_markdown_(self) -> str:
@@ -368,9 +370,8 @@ class Derivation:
             return "\n".join([f"layout: {self.layout_words()}", *lines])
         if form == "markdown":
             return "\n".join(f"- ${e.latex}$: {markdown_prose(e.words)}" for e in used)
-        if form == "latex":
-            names = self.latex_names()
-            items = [rf"\item[layout] {latex_prose(self.layout_words(), names)}"]
+        if form == "latex":  # the layout's words are generic: y, x are no variables
+            items = [rf"\item[layout] {latex_prose(self.layout_words())}"]
             items += [rf"\item[${e.latex}$] {latex_prose(e.words)}" for e in used]
             return "\n".join([r"\begin{description}", *items, r"\end{description}"])
         raise DerivativeError(f"form must be text, markdown or latex, not {form!r}")
@@ -408,10 +409,9 @@ class Derivation:
         for index, step in enumerate(self.steps):
             if _is_words(step):
                 if index or step.rule != "layout":  # the first is the legend's layout
-                    words = latex_prose(step.pieces[0].text(step.names), names)
-                    rows.append(("", "", words, ""))
+                    rows.append(("", "", latex_prose(step.pieces[0].text(step.names)), ""))
                 continue
-            left, right = step.sides(names)
+            left, right = step.sides()
             rows.append((left, right, latex_prose(step.annotation(), names), step.label))
         titles = [
             Partial(function, self.nodes_symbol(v)).latex(self.names) for v in self.variables()

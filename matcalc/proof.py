@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import constructors as C
+from . import document
 from . import expr as E
 from .check import Verdict, compare
 from .dims import vector_length
@@ -26,13 +27,13 @@ from .engine import grad, jacobian
 from .errors import DerivativeError, ParseError, ShapeError
 from .identities import identity_between
 from .latex_reader import LatexReader, read_latex_with_primes
-from .notation import ATOM, Printed, latex_name, latex_text
+from .notation import ATOM, Printed, latex_name, latex_prose, latex_words
 from .parse import LATEX_ONLY, declarations, parse
 from .printing import latex, text
 from .proof_text import DERIVATIVE_FACTOR, Piece, chains, derivative_factors, derivative_notation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Link(Verdict):
     """One link of a proof: is step ``target`` equal to step ``source`` (None: the
     true derivative)?  ``identity`` names the rewrite that justifies a correct link."""
@@ -83,6 +84,10 @@ class ProofVerdict:
             if name in used
         }
 
+    def __repr__(self) -> str:
+        """The verdict as text (what a notebook shows as plain text)."""
+        return str(self)
+
     def __str__(self) -> str:
         lines = [self.message]
         for index, step in enumerate(self.steps):
@@ -103,25 +108,33 @@ class ProofVerdict:
         into = [link for link in self.links if link.target == index]
         return "✗" if any(not link.ok for link in into) else "✓"
 
-    def _rows(self) -> list[str]:
-        """One align row per step: the step typeset, then ✓ with the identity that
-        justifies it or × with what broke.  Only printed expressions and escaped words
-        reach the TeX, never the text as typed."""
-        rows = []
+    def _marked(self) -> list[tuple[str, str, str, str, str]]:
+        """Each step as (number, relation, the step typeset, mark, words): ✓
+        with the identity that justifies it or × with what broke.  Only printed
+        expressions and escaped words reach the TeX, never the text as typed."""
+        out = []
         for index, step in enumerate(self.steps):
             shown = step.derivative_latex or latex(step.written, self._names(step, 1))
             into = [link for link in self.links if link.target == index]
             wrong = [link for link in into if not link.ok]
             if wrong:
-                note = r"\times\ \text{" + latex_text(wrong[0].message) + "}"
+                mark, words = r"\times", wrong[0].message
             elif into:
+                mark = r"\checkmark"
                 words = next((link.identity for link in into if link.identity), "")
-                note = r"\checkmark" + (r"\ \text{" + latex_text(words) + "}" if words else "")
             else:
-                note = ""
+                mark, words = "", ""
             first = index == 0 or step.chain != self.steps[index - 1].chain
-            relation = "&" if first else "&="
-            rows.append(rf"\text{{{index + 1}.}}\quad {relation} {shown} && {note}")
+            out.append((rf"\text{{{index + 1}.}}", "" if first else "= ", shown, mark, words))
+        return out
+
+    def _rows(self) -> list[str]:
+        """One aligned row per step, the mark and words in math mode with their
+        formulas typeset (MathJax 3 shows a macro inside \\text{} literally)."""
+        rows = []
+        for number, relation, shown, mark, words in self._marked():
+            note = mark + ("~" + latex_words(words) if words else "")
+            rows.append(rf"{number}\quad &{relation}{shown} && {note}")
         return rows
 
     def _repr_latex_(self) -> str:
@@ -129,10 +142,21 @@ class ProofVerdict:
         return "$$\\begin{aligned}" + r" \\ ".join(self._rows()) + r"\end{aligned}$$"
 
     def section(self) -> str:
-        """The proof as a section of a LaTeX document (``document.write_document``)."""
-        verdict = latex_text(self.message)
-        body = " \\\\\n".join(self._rows())
-        return f"\\section*{{Proof}}\n{verdict}\n\\begin{{align*}}\n{body}\n\\end{{align*}}\n"
+        """The proof as a section of a LaTeX document (``document.write_document``):
+        the verdict, then the steps with their marks as right-hand annotations, long
+        steps broken to fit the page."""
+        rows = [
+            (
+                number + r"\quad",
+                relation + shown,
+                f"${mark}$ " * bool(mark) + latex_prose(words),
+                "",
+            )
+            for number, relation, shown, mark, words in self._marked()  # type: ignore[misc]
+        ]
+        return "\n".join(
+            [r"\section*{Proof}", latex_prose(self.message), document.aligned_rows(rows), ""]
+        )
 
 
 # -- reading the proof ----------

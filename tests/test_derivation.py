@@ -169,7 +169,7 @@ def test_display_forms() -> None:
     assert "\\frac{\\partial C}{\\partial W}" in latex
     assert "\\sigma'" in latex and "\\operatorname{diag}" in latex
     markdown = derivation.markdown()
-    assert markdown.startswith("**∂C/∂W, ∂C/∂b**") and "1. **layout**" in markdown
+    assert markdown.startswith("**∂C/∂W, ∂C/∂b**") and "$$\n\\begin{aligned}" in markdown
     assert str(derivation) == derivation.text()
     assert derivation.steps[0].rule == "layout"
     x = mc.vector("x", 3)

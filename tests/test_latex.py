@@ -68,6 +68,13 @@ def test_a_derivation_for_every_rule_compiles(tmp_path) -> None:
             var = mc.variables(spec.expr)[spec.vector_jacobian[0]]
             if spec.expr.is_vector and not spec.expr.is_scalar:
                 derivations.append(mc.derive(spec.expr, var, name="F", layout="denominator"))
+    # several variables take the chain rule of Jacobians even where one alone goes by
+    # differentials (its rules: determinant, trace, inverse)
+    A, X = mc.matrix("A", 3, 3), mc.matrix("X", 3, 3)
+    for f in (mc.det(A @ X), mc.trace(mc.inv(A) @ X), mc.logdet(A @ X.T)):
+        derivation = mc.derive(f, [A, X])
+        derivations.append(derivation)
+        rules |= {f"{step.rule} ({step.note})" for step in derivation.steps}
     seen = " | ".join(rules)
     missing = [rule for rule in D.VOCABULARY if rule not in seen]
     assert not missing, f"no derivation shows {missing}"
