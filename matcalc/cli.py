@@ -1,4 +1,4 @@
-"""The command line: ``matcalc grad|jacobian|hessian|check|check-proof|code|demo``.
+"""The command line: ``matcalc grad|jacobian|hessian|check|check-proof|code|demo|serve``.
 
 Formulas are read by ``mc.parse`` (numpy-like or MatrixCalculus.org's
 MATLAB-like syntax, never evaluated).  Shapes come from ``--shape`` (``W=m,n``,
@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     code = commands.add_parser("code", help="numpy code for the value and gradient", epilog=EPILOG)
     _common(code)
     commands.add_parser("demo", help="the main demo: derive, write up, compile, train")
+    serve = commands.add_parser("serve", help="a local web page: type, derive, check, export")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (127.0.0.1: this machine only)")  # fmt: skip
+    serve.add_argument("--port", type=int, default=8765, help="the port (8765; 0 picks a free one)")
+    serve.add_argument("--open", action="store_true", help="open the page in the browser")
+    serve.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
+                       help="the most one computation may take (10)")  # fmt: skip
     return top
 
 
@@ -169,6 +176,10 @@ SUBCOMMANDS = ("grad", "jacobian", "hessian", "check", "code")
 def run(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(_formulas_first(words))
+    if args.command == "serve":
+        from .server import serve
+
+        return serve(args.host, args.port, args.open, args.time_limit)
     if args.command == "demo":
         try:
             from .demo import main
