@@ -57,7 +57,9 @@ def screen(text: object, refused: Mapping[str, str]) -> str:
 # with the fields that type has (a call's func is a Name, a size is a Name or int).
 Checked = Any
 
-PROPERTIES = ("symmetric", "probability")
+PROPERTIES = ("symmetric", "probability")  # words a declaration may add to its sizes
+# the tokens of binary operators, as typed (brackets and commas are not)
+BINARY = {"+", "-", "*", "/", "^", "**", "@", ".*", "./", ".^"}
 # Python constructs a formula cannot have, in the user's words
 NODE_WORDS = {
     "Subscript": "indexing x[…] is not read: formulas work with whole vectors and matrices",
@@ -79,7 +81,7 @@ OTHER_FUNCTIONS = {
     "expm": "the matrix exponential is not read; exp(A) is elementwise",
     "matmul": "write A@B (numpy syntax) or A*B (MATLAB syntax)",
     "multiply": "write a*b (numpy syntax) or a.*b (MATLAB syntax)",
-}  # fmt: skip  # words a declaration may add to its sizes
+}  # fmt: skip
 MAX_NUMBER = 1e300
 
 
@@ -133,6 +135,34 @@ ARITY = {"maximum": 2, "dot": 2, "outer": 2, "ones": (1, 2), "zeros": (1, 2), "s
 # 𝟏, 0 and I with no size are read only from LaTeX; their size is inferred
 INFERRED_SIZE = {"ones": (0, 1, 2), "zeros": (0, 1, 2), "eye": (0, 1)}
 SIZE_FUNCTIONS = {"ones", "zeros", "eye"}  # their arguments are sizes, not expressions
+
+
+def checked_shape(name: str, spec: str) -> str:
+    """A shape as the command line and the web page declare it ("m,n", "n", "scalar",
+    "n,n,symmetric", "n,probability"), as the parser reads it; ParseError if it is
+    none of those."""
+    parts = [part.strip() for part in spec.split(",")]
+    words = [part for part in parts if part in PROPERTIES]
+    sized = [part for part in parts if part not in PROPERTIES]
+    if sized == ["scalar"]:
+        if words:
+            raise ParseError(f"{name} is a scalar: it is neither symmetric nor a probability")
+        return "scalar"
+    if not name.isidentifier() or not 1 <= len(sized) <= 2 or "" in sized or "scalar" in sized:
+        raise ParseError(
+            f"the shape of {name} takes one or two sizes (m,n or n, then symmetric or "
+            f"probability if it is), or scalar; got {spec!r}"
+        )
+    return spec
+
+
+def _constant_value(e: E.Expr) -> sympy.Expr | None:
+    """The number e is, when it is a constant or a negated one (−1 parses as −(1))."""
+    if isinstance(e, E.Const):
+        return e.value
+    if isinstance(e, E.Neg) and isinstance(e.args[0], E.Const):
+        return -e.args[0].value
+    return None
 
 
 def _suggestion(name: str) -> str:
@@ -531,12 +561,20 @@ class Builder:
 
     def operator(self, node: ast.BinOp) -> str | None:
         """The operator of node as the user typed it (None when the text was not typed:
-        LaTeX): it lies between the operands in the Python text."""
+        LaTeX): the first binary operator between the operands in the Python text, past
+        the brackets that close the left one ((A+B)^2: the ^, not the ))."""
+        found = self._operator_token(node)
+        return found[1] if found else None
+
+    def _operator_token(self, node: Checked) -> tuple[int, str] | None:
         start = getattr(node.left, "end_col_offset", None)
         end = getattr(node.right, "col_offset", None)
         if start is None or end is None:
             return None
-        return next((t for k, t in self.operators.items() if start <= k < end), None)
+        return next(
+            ((k, t) for k, t in sorted(self.operators.items()) if start <= k < end and t in BINARY),
+            None,
+        )
 
     def _is_matrix(self, s: Shaped) -> bool:
         unit = self.unit.find()
@@ -571,11 +609,13 @@ class Builder:
             exponent = exponent.operand
         value = exponent.value if isinstance(exponent, ast.Constant) else None
         if not (isinstance(value, int | float) and float(value).is_integer()):
-            raise self.fail(
+            error = self.fail(
                 "A^k of a matrix is the matrix power, and k must be an integer; "
                 "write A.^k for the elementwise power",
                 node,
             )
+            error.exponent = True  # type: ignore[attr-defined]  # the auto reader asks
+            raise error
         if abs(value) > MAX_MATRIX_POWER:
             raise self.fail(f"a matrix power is at most A^{MAX_MATRIX_POWER}", node)
         return sign * int(value)
@@ -747,9 +787,8 @@ class Builder:
             self.points.append((self._operator_position(node), "^"))
 
     def _operator_position(self, node: Checked) -> int:
-        start, end = node.left.end_col_offset, node.right.col_offset
-        offset = next((k for k in self.operators if start <= k < end), start)
-        return self.pos_of_offset(offset)
+        found = self._operator_token(node)
+        return self.pos_of_offset(found[0] if found else node.left.end_col_offset)
 
     def _refuse_collapsed(self) -> None:
         """A name whose size the formula set to 1 by itself (x@y read as a product of two
@@ -794,6 +833,14 @@ class Builder:
                 return a @ C.inv(b)
             if self.reading == "casual":
                 self._note_point(node, a, b)
+            zero_power = (
+                isinstance(node.op, ast.Pow)
+                and isinstance(a, E.Const)
+                and a.value == 0
+                and (_constant_value(b) or 0) < 0
+            )
+            if zero_power:
+                raise self.fail("0 to a negative power: division by zero", node)
             if isinstance(node.op, ast.Div) and isinstance(b, E.Const) and b.value == 0:
                 raise ParseError(
                     "parse: division by zero", self.text, self._operator_position(node)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from . import engine, stepwise
 from . import expr as E
-from .builder import PROPERTIES, convention
+from .builder import checked_shape, convention
 from .errors import MatcalcError
 from .names import shown
 from .parse import ParseError, declarations, parse, parse_with_syntax
@@ -36,22 +36,18 @@ def _shapes(specs: Sequence[str] | None) -> dict[str, str]:
     shapes: dict[str, str] = {}
     for spec in specs or []:
         name, sep, sizes = spec.partition("=")
-        if name.strip() in shapes:
-            raise ParseError(f"--shape {name.strip()} is given twice")
-        parts = [part.strip() for part in sizes.split(",")]
-        words = [p for p in parts if p in PROPERTIES]
-        sized = [p for p in parts if p not in PROPERTIES]
-        if (
-            not sep
-            or not name.strip().isidentifier()
-            or not sizes.strip()
-            or (sized != ["scalar"] and (not 1 <= len(sized) <= 2 or "" in sized))
-        ):
+        name = name.strip()
+        if name in shapes:
+            raise ParseError(f"--shape {name} is given twice")
+        if not sep or not name.isidentifier() or not sizes.strip():
             raise ParseError(
                 "--shape takes NAME=SIZES with one or two sizes (W=m,n, x=n, W=n,n,symmetric) "
                 f"or NAME=scalar; got {spec!r}"
             )
-        shapes[name.strip()] = "scalar" if sized == ["scalar"] and not words else sizes
+        try:
+            shapes[name] = checked_shape(name, sizes)
+        except ParseError as error:
+            raise ParseError(f"--shape {error.message}") from None
     return shapes
 
 
@@ -179,6 +175,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from .server import serve
 
+        if not 0 <= args.port <= 65535:
+            raise MatcalcError(f"serve: a port is 0 to 65535, got {args.port}")
         return serve(args.host, args.port, args.open, args.time_limit)
     if args.command == "demo":
         try:

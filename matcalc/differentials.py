@@ -117,16 +117,22 @@ def _is_one(c: E.Expr) -> bool:
 
 def expand(f: E.Expr, x: E.Variable) -> Differential:
     """df in terms of dX, by the rules above; Unsupported when one does not apply."""
-    dx = C.matrix("d" + x.name, *x.shape) if x.kind == "matrix" else _vector_differential(x)
+    taken = set(E.variables(f))
+    name = "d" + x.name
+    while name in taken:  # tr(X dX): the differential needs a name of its own
+        name = "d" + name
+    dx = (
+        C.matrix(name, *x.shape)
+        if x.kind == "matrix"
+        else C.vector(name, x.shape[0])
+        if x.kind == "vector"
+        else C.scalar(name)
+    )
     rules: list[str] = []
     memo: dict[int, list[Term]] = {}
     for node in E.postorder(f):  # children first: each node's terms from its arguments'
         memo[id(node)] = _terms(node, x, dx, memo, rules)
     return Differential(x, dx, memo[id(f)], list(dict.fromkeys(rules)))
-
-
-def _vector_differential(x: E.Variable) -> E.Variable:
-    return C.vector("d" + x.name, x.shape[0]) if x.kind == "vector" else C.scalar("d" + x.name)
 
 
 def _terms(node: E.Expr, x: E.Variable, dx: E.Variable, memo, rules: list[str]) -> list[Term]:

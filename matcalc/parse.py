@@ -140,6 +140,13 @@ def tokens(text: str) -> list[Token]:
         elif kind != "space":
             if kind == "name" and prefixed and token == "e":  # np.e is Euler's number
                 kind, token = "num", "exp(1)"
+            elif kind == "name" and prefixed and token != "pi":
+                if not re.match(r"\s*\(", text[match.end() :]):
+                    raise ParseError(
+                        f"parse: np.{token} is not a numpy function or constant here",
+                        text,
+                        position,
+                    )
             _check_juxtaposition(out, kind, text, position)
             out.append(Token(kind, token, position, prefixed))
             prefixed = False
@@ -368,9 +375,11 @@ def _either(text: str, found: list[Token], shapes) -> tuple[E.Expr, str]:
             return numpy_, "numpy"
     try:
         matlab = _read(text, spell(text, found, "matlab"), shapes, "matlab")[0]
-    except (ParseError, ShapeError):
+    except (ParseError, ShapeError) as error:
         if numpy_ is None:
             raise numpy_error from None
+        if getattr(error, "exponent", False) and any(p[1] == "^" for p in builder.points):
+            raise  # A^k, k no integer: MATLAB's matrix power, or elementwise? say, not guess
         return numpy_, "numpy"
     if numpy_ is None or numpy_ is matlab or builder.broadcasts or not builder.points:
         # only MATLAB fits; both agree; or the elementwise reading needs broadcasting

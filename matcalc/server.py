@@ -27,6 +27,7 @@ import contextlib
 import http.server
 import ipaddress
 import json
+import math
 import multiprocessing
 import os
 import queue
@@ -50,7 +51,7 @@ from typing import Any
 
 from . import engine, stepwise
 from . import expr as E
-from .builder import MAX_LENGTH, PROPERTIES, convention
+from .builder import MAX_LENGTH, PROPERTIES, checked_shape, convention
 from .check import check
 from .codegen import standalone_code
 from .derivation import Derivation, Step, Words
@@ -198,28 +199,13 @@ def error_body(error: MatcalcError, field: str = "") -> dict[str, Any]:
 
 
 def _shapes(request: dict[str, Any]) -> dict[str, str]:
-    """The declared shapes, checked as the command line's --shape: NAME: "m,n", "n",
-    "scalar", "n,n,symmetric", "n,probability"."""
+    """The declared shapes, checked as the command line's --shape (``checked_shape``)."""
     shapes: dict[str, str] = {}
     for name, spec in request["shapes"].items():
-        parts = [part.strip() for part in spec.split(",")]
-        sized = [part for part in parts if part not in PROPERTIES]
-        if not name.isidentifier() or (
-            sized != ["scalar"] and (not 1 <= len(sized) <= 2 or "" in sized)
-        ):
-            raise _FieldError(
-                "shapes",
-                ParseError(
-                    f"the shape of {name} takes one or two sizes (m,n or n, then symmetric or "
-                    f"probability if it is), or scalar; got {spec!r}"
-                ),
-            )
-        if sized == ["scalar"] and len(parts) > 1:
-            raise _FieldError(
-                "shapes",
-                ParseError(f"{name} is a scalar: it is neither symmetric nor a probability"),
-            )
-        shapes[name] = spec
+        try:
+            shapes[name] = checked_shape(name, spec)
+        except ParseError as error:
+            raise _FieldError("shapes", error) from None
     return shapes
 
 
@@ -260,9 +246,12 @@ def _variables(f: E.Expr, shapes: dict[str, str], syntax: str) -> list[dict[str,
 
 
 def api_parse(request: dict[str, Any]) -> dict[str, Any]:
-    """The formula as read: its syntax, LaTeX, text, shape and variables."""
+    """The formula as read: its syntax, LaTeX, text, shape and variables, and the
+    function's name as LaTeX (the page never puts the typed name into TeX itself)."""
     f, syntax, shapes = _formula(request)
+    name = _name(request)
     return {
+        "name_latex": latex_name(name, "scalar"),
         "syntax": syntax,
         "latex": latex(f),
         "text": text(f),
@@ -798,6 +787,8 @@ class Server(http.server.ThreadingHTTPServer):
     The workers are multiprocessing processes: a script that starts a Server guards
     its top level with ``if __name__ == "__main__":``, as any such program does."""
 
+    request_queue_size = 128  # connections waiting to be accepted (socketserver's 5 drops some)
+
     daemon_threads = True
     block_on_close = False
 
@@ -883,7 +874,7 @@ def serve(
     time_limit: float = TIME_LIMIT,
 ) -> int:
     """Serve the page until Ctrl-C; say where (and warn loudly when not on loopback)."""
-    if time_limit <= 0:
+    if not math.isfinite(time_limit) or time_limit <= 0:
         raise MatcalcError(f"serve: the time limit must be positive, got {time_limit:g}")
     if not is_loopback(host):
         print(warning(host), file=sys.stderr, flush=True)

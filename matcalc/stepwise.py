@@ -388,10 +388,13 @@ def _derive_by_differentials(
             f"shaped like {x.name}"
         )
         steps.append(Step("identification", (partial, Formula(gradient)), names, note=note))
+    elif layout == "denominator":  # ∂f/∂x has one row per entry of x: Mᵀ at once
+        note = f"d{root.text} = M d{x.name} gives ∂{root.text}/∂{x.name} = Mᵀ in this layout"
+        steps.append(Step("identification", (partial, Formula(gradient)), names, note=note))
     else:
         note = f"d{root.text} = M d{x.name} gives ∂{root.text}/∂{x.name} = M, a row"
         steps.append(Step("identification", (partial, Formula(m)), names, note=note))
-        if not x.is_scalar and layout == "numerator":
+        if not x.is_scalar:
             note = (
                 f"the gradient, shaped like {x.name}, is the row ∂{root.text}/∂{x.name} transposed"
             )

@@ -300,3 +300,14 @@ def test_a_networks_lecture_derivation_labels_nielsens_equations() -> None:
     text = derivation.text()
     assert "u1 = W1 X" in text and "∂C/∂u1 = δ1" in text  # every operation, one rule each
     assert net.derivation() is not derivation and net.derivation().result == derivation.result
+
+
+def test_differentials_in_denominator_layout_and_a_name_taken() -> None:
+    x, A = mc.vector("x", 3), mc.matrix("A", 3, 3)
+    derivation = mc.derive(x.T @ mc.inv(A) @ x, x, layout="denominator")
+    identification = next(s for s in derivation.steps if s.rule == "identification")
+    assert identification.pieces[-1].expr.shape == (3, 1)  # a column: one row per entry of x
+    X, dX = mc.matrix("X", 3, 3), mc.matrix("dX", 3, 3)
+    taken = mc.derive(mc.trace(X @ dX), X)
+    assert "ddX" in taken.nodes and taken.result is mc.grad(mc.trace(X @ dX), X)
+    assert "tr(X ddX)" not in taken.text() and "tr(ddX dX)" in taken.text()

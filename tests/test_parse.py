@@ -406,3 +406,22 @@ def test_constants_and_the_evidence_of_a_name() -> None:
     assert mc.parse("sum(X, 2)", shapes, "matlab") is mc.sum(X, axis=1)
     with pytest.raises(mc.ParseError, match="sum\\(X, 1\\) sums each column"):
         mc.parse("sum(X, 0)", shapes, "matlab")
+
+
+def test_an_operator_after_a_bracket_is_read_as_typed() -> None:
+    shapes = {"A": (3, 3), "B": (3, 3), "C": (3, 3), "x": (3,)}
+    A, B, C, x = (mc.parse(n, shapes) for n in "ABCx")
+    assert mc.parse("(A+B)^2", shapes, "matlab") is (A + B) @ (A + B)
+    assert mc.parse("x'*(A+B)^2*x", shapes) is x.T @ ((A + B) @ (A + B)) @ x
+    assert mc.parse("(A)/B", shapes, "matlab") is A @ mc.inv(B)
+    assert mc.parse("(A+B)*x", shapes) is (A + B) @ x
+    with pytest.raises(mc.ParseError, match="ambiguous") as caught:
+        mc.parse("tr((A+B)*C)", shapes)
+    assert "tr((A+B)*C)"[caught.value.position] == "*"
+    for text in ("A^n", "A^0.5"):  # MATLAB's matrix power needs an integer: say so
+        with pytest.raises(mc.ParseError, match="k must be an integer"):
+            mc.parse(text)
+    with pytest.raises(mc.ParseError, match="np.x is not a numpy function"):
+        mc.parse("np.x + x")
+    with pytest.raises(mc.ParseError, match="division by zero"):
+        mc.parse("0^-1 * x")

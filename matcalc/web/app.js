@@ -176,7 +176,7 @@
     const parsed = answer.data;
     state.parsed = parsed;
     const name = $("name").value.trim() || "f";
-    math($("parsed"), `${name} = ${parsed.latex}`, true);
+    math($("parsed"), `${parsed.name_latex} = ${parsed.latex}`, true);  // the server's TeX
     const syntax = { numpy: "numpy-like", matlab: "MATLAB-like", latex: "LaTeX" }[parsed.syntax];
     $("read-as").textContent = `read as ${syntax} syntax; ${name} is ${
       parsed.scalar ? "a scalar" : parsed.shape
@@ -485,7 +485,7 @@
     choose($("detail"), params.get("detail") || "compact");
     $("answer").value = params.get("answer") || "";
     choose($("mode"), params.get("mode") || "auto");
-    state.shapes = {};
+    state.shapes = Object.create(null);  // keys from the URL: no prototype to write to
     for (const item of (params.get("shapes") || "").split(";").filter(Boolean)) {
       const [name, text = ""] = item.split("=");
       const parts = text.split(",").map((p) => p.trim());
