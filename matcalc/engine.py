@@ -48,6 +48,45 @@ def dependents(
     return needed
 
 
+def local_dependents(
+    root: E.Expr, target: E.Expr, frozen: frozenset[int] | set[int] = frozenset()
+) -> tuple[list[E.Expr], set[int]]:
+    """The nodes between root and target, children first, and the ids of those that
+    depend on target, where the nodes in frozen (ids) count as constants; root and
+    target themselves never do, so a derivation passes its set of named nodes as it
+    is (no copy per local Jacobian).
+
+    A local Jacobian ∂u/∂v between two named intermediates treats the named nodes
+    as constants, so only the nodes from u down to the names below it matter: the
+    walk enters neither a frozen node nor v (nothing below v depends on v) and
+    costs that local size, where ``E.postorder(u)`` would cost u's whole history
+    (the full network below u: quadratic in depth over a derivation)."""
+    order: list[E.Expr] = []
+    seen: set[int] = set()
+    stack: list[tuple[E.Expr, bool]] = [(root, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            order.append(current)
+            continue
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current is not root and (current is target or id(current) in frozen):
+            order.append(current)  # a constant here, or the variable: not entered
+            continue
+        stack.append((current, True))
+        for child in reversed(current.args):
+            if id(child) not in seen:
+                stack.append((child, False))
+    needed = {id(target)}
+    for node in order:
+        open_node = node is root or id(node) not in frozen
+        if open_node and any(id(child) in needed for child in node.args):
+            needed.add(id(node))
+    return order, needed
+
+
 def gradients(
     f: E.Expr, wrt: Sequence[E.Variable], recorder: Recorder | None = None
 ) -> list[E.Expr]:
@@ -144,13 +183,14 @@ def forward_jacobian(
     x: E.Expr,
     rows: object,
     cols: object,
-    frozen: frozenset[int] = frozenset(),
+    frozen: frozenset[int] | set[int] = frozenset(),
     rules_used: list[str] | None = None,
 ) -> E.Expr:
     """∂f/∂x accumulated forward; nodes in frozen count as constants (a
-    derivation's local Jacobian between two named intermediates)."""
-    order = E.postorder(f)
-    needed = dependents(order, [x], frozen)
+    derivation's local Jacobian between two named intermediates; f and x never
+    count as frozen).  Only the nodes between f and x are walked (see
+    ``local_dependents``)."""
+    order, needed = local_dependents(f, x, frozen)
     # With a scalar x every node's derivative is an expression of the node's own
     # shape (the map applied to dx = 1), so matrix intermediates are fine.
     along_scalar = x.is_scalar

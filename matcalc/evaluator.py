@@ -212,45 +212,222 @@ def evaluate(expr: E.Expr, values: Mapping[Any, object] | None = None) -> float 
     return float(result[0, 0]) if expr.is_scalar else result
 
 
-class Diagonal:
-    """diag(v) kept as its vector v: a product diag(v) M is v ⊙ M, never dense."""
+class Structured:
+    """A matrix kept as D + U Vᵀ, never as its r×c table: D = diag(d) for an r×1
+    column d (None when D = 0; then the matrix need not be square), U of shape
+    (r, k) and V of shape (c, k) with k small.
 
-    __slots__ = ("vector",)
+    diag(v) (d = v, k = 0), I, 𝟏𝟏ᵀ (u = 𝟏, v = 𝟏), an outer product x yᵀ, a
+    product A B whose inner size k is below both outer sizes, the softmax
+    Jacobian diag(p) − p pᵀ, and their sums, scalings, transposes and products
+    are all of this form, closed under each (see ``_matmul`` for the product);
+    each reduction (tr, sum, the diagonal) and each product with a dense matrix
+    then costs O((r + c) k) memory, where the dense table costs r c."""
 
-    def __init__(self, vector: np.ndarray) -> None:
-        self.vector = vector
+    __slots__ = ("_table", "diagonal", "left", "right")
+
+    def __init__(self, diagonal: np.ndarray | None, left: np.ndarray, right: np.ndarray) -> None:
+        self.diagonal = diagonal
+        self.left = left
+        self.right = right
+        self._table: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.left.shape[0], self.right.shape[0])
+
+    @property
+    def rank(self) -> int:
+        """k, the number of columns of U and V."""
+        return self.left.shape[1]
 
     def dense(self) -> np.ndarray:
-        return np.diagflat(self.vector)
+        """The r×c table (kept: a node used by several dense consumers is built once)."""
+        if self._table is None:
+            table = self.left @ self.right.T
+            if self.diagonal is not None:
+                table[np.diag_indices(table.shape[0])] += self.diagonal[:, 0]
+            self._table = table
+        return self._table
 
 
-def _dense(value: np.ndarray | Diagonal) -> np.ndarray:
-    return value.dense() if isinstance(value, Diagonal) else value
+Value = np.ndarray | Structured
 
 
-def evaluate_arrays(
-    expr: E.Expr, arrays: Mapping[str, np.ndarray], bindings: Bindings
-) -> np.ndarray:
-    done: dict[int, np.ndarray | Diagonal] = {}
-    context = (arrays, bindings)
-    for item in E.postorder(expr):
-        args = [done[id(a)] for a in item.args]
-        if not isinstance(item, E.MatMul):
-            args = [_dense(a) for a in args]
-        with np.errstate(all="ignore"):
-            value = numeric(item, args, context)
-        done[id(item)] = value if isinstance(value, Diagonal) else np.asarray(value, dtype=float)
-    return _dense(done[id(expr)])
+def diagonal(vector: np.ndarray) -> Structured:
+    """diag(v) for an r×1 column v."""
+    empty = np.zeros((vector.shape[0], 0))
+    return Structured(vector, empty, empty)
+
+
+def low_rank(left: np.ndarray, right: np.ndarray) -> Structured:
+    """U Vᵀ."""
+    return Structured(None, left, right)
+
+
+def _dense(value: Value) -> np.ndarray:
+    return value.dense() if isinstance(value, Structured) else value
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> Value:
+    """a b, kept as the low-rank U Vᵀ = a b when its factors are smaller than the
+    table: k (r + c) < r c for a of shape (r, k) and b of shape (k, c)."""
+    (rows, inner), cols = a.shape, b.shape[1]
+    if inner * (rows + cols) < rows * cols:
+        return low_rank(a, b.T)
+    return a @ b
+
+
+def _broadcast(value: np.ndarray, shape: tuple[int, int]) -> Structured:
+    """A scalar c, a column u or a row w stretched to shape, as a rank-one matrix:
+    c 𝟏𝟏ᵀ, u 𝟏ᵀ or 𝟏 w."""
+    rows, cols = shape
+    if value.shape == (1, 1):
+        return low_rank(np.full((rows, 1), value[0, 0]), np.ones((cols, 1)))
+    if value.shape[1] == 1:
+        return low_rank(value, np.ones((cols, 1)))
+    return low_rank(np.ones((rows, 1)), value.T)
+
+
+def _scaled(m: Structured, factor: np.ndarray) -> Structured:
+    """m ⊙ factor for a scalar, column (rows scaled: diag(u) m) or row (columns scaled:
+    m diag(w)) factor."""
+    d = m.diagonal
+    if factor.shape == (1, 1):
+        c = factor[0, 0]
+        return Structured(None if d is None else c * d, c * m.left, m.right)
+    if factor.shape[1] == 1:  # diag(u)(D + U Vᵀ) = diag(u ⊙ d) + (u ⊙ U) Vᵀ
+        return Structured(None if d is None else factor * d, factor * m.left, m.right)
+    column = factor.T  # (D + U Vᵀ) diag(w) = diag(d ⊙ w) + U (w ⊙ V)ᵀ
+    return Structured(None if d is None else d * column, m.left, m.right * column)
+
+
+def _kept(m: Structured) -> Value:
+    """m, or its table where the factors have grown as large as the table (a sum of
+    many outer products of short vectors): ranks add under sums and products."""
+    (rows, cols), entries = m.shape, m.rank * (m.shape[0] + m.shape[1])
+    if m.diagonal is not None:
+        entries += rows
+    return m.dense() if entries >= rows * cols else m
+
+
+def _summed(a: Structured, b: Structured, sign: float) -> Value:
+    """a + sign · b: the diagonals add, the factors stack (ranks add)."""
+    if a.diagonal is None:
+        d = None if b.diagonal is None else sign * b.diagonal
+    else:
+        d = a.diagonal if b.diagonal is None else a.diagonal + sign * b.diagonal
+    return _kept(Structured(d, np.hstack([a.left, sign * b.left]), np.hstack([a.right, b.right])))
+
+
+def _matmul(a: Value, b: Value) -> Value:
+    """The product, with a structured factor never made dense:
+    (D + U Vᵀ) M = d ⊙ M + U (Vᵀ M),  M (D + U Vᵀ) = M ⊙ dᵀ + (M U) Vᵀ, and
+    (D₁ + U₁V₁ᵀ)(D₂ + U₂V₂ᵀ) = D₁D₂ + (D₁U₂ + U₁(V₁ᵀU₂)) V₂ᵀ + U₁ (D₂V₁)ᵀ."""
+    if not isinstance(a, Structured) and not isinstance(b, Structured):
+        return _product(a, b)
+    if isinstance(a, Structured) and isinstance(b, Structured):
+        d1, d2 = a.diagonal, b.diagonal
+        first = a.left @ (a.right.T @ b.left)
+        if d1 is not None:
+            first = first + d1 * b.left
+        lefts, rights = [first], [b.right]
+        if d2 is not None:
+            lefts.append(a.left)
+            rights.append(d2 * a.right)
+        d = None if d1 is None or d2 is None else d1 * d2
+        return _kept(Structured(d, np.hstack(lefts), np.hstack(rights)))
+    if isinstance(a, Structured):
+        assert isinstance(b, np.ndarray)
+        inner = a.right.T @ b  # Vᵀ M, k × p
+        if a.diagonal is None:
+            return _product(a.left, inner)
+        return a.diagonal * b + a.left @ inner
+    assert isinstance(b, Structured)
+    outer = a @ b.left  # M U, p × k
+    if b.diagonal is None:
+        return _product(outer, b.right.T)
+    return a * b.diagonal.T + outer @ b.right.T
+
+
+def _trace(m: Structured) -> float:
+    """tr(D + U Vᵀ) = Σ dᵢ + Σᵢⱼ Uᵢⱼ Vᵢⱼ."""
+    total = float(np.sum(m.left * m.right))
+    return total if m.diagonal is None else total + float(np.sum(m.diagonal))
+
+
+def _diagonal_of(m: Structured) -> np.ndarray:
+    """diag(D + U Vᵀ) = d + (U ⊙ V) 𝟏."""
+    part = np.sum(m.left * m.right, axis=1, keepdims=True)
+    return part if m.diagonal is None else part + m.diagonal
+
+
+def _sum_of(m: Structured, axis: int | None) -> np.ndarray:
+    """𝟏ᵀ(D + U Vᵀ)𝟏 = 𝟏ᵀd + (𝟏ᵀU)(Vᵀ𝟏); column sums dᵀ + (𝟏ᵀU) Vᵀ; row sums d + U (Vᵀ𝟏)."""
+    d = m.diagonal
+    if axis is None:
+        total = m.left.sum(axis=0) @ m.right.sum(axis=0)
+        return np.reshape(total if d is None else total + np.sum(d), (1, 1))
+    if axis == 0:
+        row = (m.left.sum(axis=0) @ m.right.T).reshape(1, -1)
+        return row if d is None else row + d.T
+    column = (m.left @ m.right.sum(axis=0)).reshape(-1, 1)
+    return column if d is None else column + d
 
 
 Context = tuple[Mapping[str, np.ndarray], Bindings]
 
 
+def evaluate_arrays(
+    expr: E.Expr, arrays: Mapping[str, np.ndarray], bindings: Bindings
+) -> np.ndarray:
+    """The value of expr, as a dense 2-D array, from the variables' arrays.
+
+    Structured intermediates (diagonal, low-rank and their sums, see ``Structured``)
+    stay structured; only the result is made dense.  An intermediate is dropped once
+    its last consumer has used it, so the memory held is that of the live values."""
+    order = E.postorder(expr)
+    last_use: dict[int, int] = {}  # node id → the position of its last consumer
+    for position, item in enumerate(order):
+        for child in item.args:
+            last_use[id(child)] = position
+    done: dict[int, Value] = {}
+    kept_structured: set[int] = set()  # the ids whose values are Structured
+    context = (arrays, bindings)
+    with np.errstate(all="ignore"):
+        for position, item in enumerate(order):
+            args: list[Any] = [done[id(a)] for a in item.args]
+            value: Value | None = None
+            if kept_structured and any(id(a) in kept_structured for a in item.args):
+                value = structured(item, args, context)
+                if value is None:  # no structured form: the dense tables
+                    args = [_dense(a) for a in args]
+            if value is None:
+                value = numeric(item, args, context)
+            if isinstance(value, Structured):
+                kept_structured.add(id(item))
+            else:
+                value = np.asarray(value, dtype=float)
+            done[id(item)] = value
+            for child in item.args:
+                if last_use[id(child)] == position:
+                    done.pop(id(child), None)
+                    kept_structured.discard(id(child))
+    return _dense(done[id(expr)])
+
+
 @singledispatch
-def numeric(node: E.Expr, args: list[Any], context: Context) -> np.ndarray | Diagonal:
-    """The value of node from its arguments' values (dense arrays, except for a
-    matrix product, whose operands may be Diagonal)."""
+def numeric(node: E.Expr, args: list[Any], context: Context) -> Value:
+    """The value of node from its arguments' dense values (a diagonal, identity,
+    all-ones or zero matrix, and a low-rank product, come back ``Structured``)."""
     raise TypeError(f"no evaluator for {type(node).__name__}")
+
+
+@singledispatch
+def structured(node: E.Expr, args: list[Any], context: Context) -> Value | None:
+    """The value of node from arguments of which one at least is ``Structured``, or
+    None where node has no structured form (its arguments are then made dense)."""
+    return None
 
 
 @numeric.register
@@ -271,18 +448,24 @@ def _shape(node: E.Expr, context: Context) -> tuple[int, int]:
 
 
 @numeric.register
-def _(node: E.Ones, args: list[np.ndarray], context: Context) -> np.ndarray:
-    return np.ones(_shape(node, context))
+def _(node: E.Ones, args: list[np.ndarray], context: Context) -> Value:
+    rows, cols = _shape(node, context)
+    if rows > 1 and cols > 1:  # 𝟏𝟏ᵀ
+        return low_rank(np.ones((rows, 1)), np.ones((cols, 1)))
+    return np.ones((rows, cols))
 
 
 @numeric.register
-def _(node: E.Zero, args: list[np.ndarray], context: Context) -> np.ndarray:
-    return np.zeros(_shape(node, context))
+def _(node: E.Zero, args: list[np.ndarray], context: Context) -> Value:
+    rows, cols = _shape(node, context)
+    if rows > 1 and cols > 1:  # rank 0
+        return low_rank(np.zeros((rows, 0)), np.zeros((cols, 0)))
+    return np.zeros((rows, cols))
 
 
 @numeric.register
-def _(node: E.Identity, args: list[np.ndarray], context: Context) -> np.ndarray:
-    return np.eye(size_of(node.n, context[1]))
+def _(node: E.Identity, args: list[np.ndarray], context: Context) -> Structured:
+    return diagonal(np.ones((size_of(node.n, context[1]), 1)))
 
 
 @numeric.register
@@ -300,17 +483,30 @@ _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-def _elementwise_binary(node: E.Expr, args: list[np.ndarray], context: Context) -> np.ndarray:
+def _broadcast_shape(
+    node: E.Expr, a_shape: tuple[int, ...], b_shape: tuple[int, ...]
+) -> tuple[int, int]:
+    try:
+        rows, cols = np.broadcast_shapes(a_shape, b_shape)
+        return (rows, cols)
+    except ValueError as error:  # sizes bound to 1 vs k that the symbols hid
+        raise ShapeError(f"{node.op}: values of shape {a_shape} and {b_shape} ({error})") from None
+
+
+def _elementwise_binary(node: E.Expr, args: list[np.ndarray], context: Context) -> Value:
     a, b = args
-    if a.shape != b.shape and np.broadcast_shapes(a.shape, b.shape) is None:  # pragma: no cover
-        raise ShapeError(f"{node.op}: {a.shape} and {b.shape} do not broadcast")
+    if a.shape != b.shape:
+        shape = _broadcast_shape(node, a.shape, b.shape)
+        full = a.shape == shape or b.shape == shape
+        if not full and isinstance(node, E.Add | E.Sub) and shape[0] > 1 and shape[1] > 1:
+            # x 𝟏ᵀ ± 𝟏 yᵀ: rank two, not a table
+            return _summed(_broadcast(a, shape), _broadcast(b, shape), _SIGN[type(node)])
     if isinstance(node, E.Pow) and np.any(a < 0) and np.any(b != np.round(b)):
         raise EvaluationError("power: a negative base needs an integer exponent")
-    try:
-        return _BINARY[type(node)](a, b)
-    except ValueError as error:  # sizes bound to 1 vs k that the symbols hid
-        raise ShapeError(f"{node.op}: values of shape {a.shape} and {b.shape} ({error})") from None
+    return _BINARY[type(node)](a, b)
 
+
+_SIGN = {E.Add: 1.0, E.Sub: -1.0}
 
 for _cls in _BINARY:
     numeric.register(_cls)(_elementwise_binary)
@@ -327,19 +523,16 @@ def _(node: E.Apply, args: list[np.ndarray], context: Context) -> np.ndarray:
     return fn.numpy(a)
 
 
-@numeric.register
-def _(node: E.MatMul, args: list[Any], context: Context) -> np.ndarray | Diagonal:
-    a, b = args
-    # diag(v) M is v ⊙ M: never form the dense diagonal matrix.
-    if isinstance(a, Diagonal) and isinstance(b, Diagonal):
-        return Diagonal(a.vector * b.vector)
-    if isinstance(a, Diagonal):
-        return a.vector * b
-    if isinstance(b, Diagonal):
-        return a * b.vector.T
+def _fit(a: Value, b: Value) -> None:
     if a.shape[1] != b.shape[0]:
         raise ShapeError(f"matmul: values of shape {a.shape} and {b.shape} do not fit")
-    return a @ b
+
+
+@numeric.register
+def _(node: E.MatMul, args: list[np.ndarray], context: Context) -> Value:
+    a, b = args
+    _fit(a, b)
+    return _product(a, b)
 
 
 @numeric.register
@@ -355,7 +548,7 @@ def _(node: E.Sum, args: list[np.ndarray], context: Context) -> np.ndarray:
     return np.sum(a, axis=node.axis, keepdims=True)
 
 
-def _square(node: E.Expr, a: np.ndarray) -> None:
+def _square(node: E.Expr, a: Value) -> None:
     if a.shape[0] != a.shape[1]:
         raise ShapeError(f"{node.op}: needs a square matrix, got values of shape {a.shape}")
 
@@ -372,13 +565,20 @@ def _(node: E.Det, args: list[np.ndarray], context: Context) -> np.ndarray:
     return np.linalg.det(args[0]).reshape(1, 1)
 
 
-@numeric.register
-def _(node: E.LogDet, args: list[np.ndarray], context: Context) -> np.ndarray:
-    _square(node, args[0])
-    sign, logabs = np.linalg.slogdet(args[0])
+def _positive_logdet(sign: float, logabs: float) -> np.ndarray:
     if sign <= 0:
         raise EvaluationError("logdet: needs det X > 0, but the determinant is not positive")
     return np.asarray(logabs).reshape(1, 1)
+
+
+@numeric.register
+def _(node: E.LogDet, args: list[np.ndarray], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    return _positive_logdet(*np.linalg.slogdet(args[0]))
+
+
+def _singular() -> EvaluationError:
+    return EvaluationError("inv: the matrix is singular")
 
 
 @numeric.register
@@ -387,12 +587,12 @@ def _(node: E.Inv, args: list[np.ndarray], context: Context) -> np.ndarray:
     try:
         return np.linalg.inv(args[0])
     except np.linalg.LinAlgError:
-        raise EvaluationError("inv: the matrix is singular") from None
+        raise _singular() from None
 
 
 @numeric.register
-def _(node: E.Diag, args: list[np.ndarray], context: Context) -> Diagonal:
-    return Diagonal(args[0])
+def _(node: E.Diag, args: list[np.ndarray], context: Context) -> Structured:
+    return diagonal(args[0])
 
 
 @numeric.register
@@ -403,6 +603,136 @@ def _(node: E.DiagPart, args: list[np.ndarray], context: Context) -> np.ndarray:
 @numeric.register
 def _(node: E.Norm, args: list[np.ndarray], context: Context) -> np.ndarray:
     return np.sqrt(np.sum(args[0] * args[0])).reshape(1, 1)
+
+
+# -- structured arguments: each rule keeps the structure or returns None ---------------
+def _pure_diagonal(m: Structured) -> np.ndarray | None:
+    """d, when m is diag(d) (no low-rank part)."""
+    return m.diagonal if m.rank == 0 else None
+
+
+@structured.register
+def _(node: E.Neg, args: list[Structured], context: Context) -> Structured:
+    return _scaled(args[0], np.full((1, 1), -1.0))
+
+
+@structured.register
+def _(node: E.Transpose, args: list[Structured], context: Context) -> Structured:
+    (m,) = args  # (D + U Vᵀ)ᵀ = D + V Uᵀ
+    return Structured(m.diagonal, m.right, m.left)
+
+
+@structured.register(E.Add)
+@structured.register(E.Sub)
+def _(node: E.Add | E.Sub, args: list[Value], context: Context) -> Value | None:
+    a, b = args
+    shape = _broadcast_shape(node, a.shape, b.shape)
+    sign = _SIGN[type(node)]
+    full = (isinstance(a, np.ndarray) and a.shape == shape) or (
+        isinstance(b, np.ndarray) and b.shape == shape
+    )
+    if full:  # beside a full table the sum is one
+        return _BINARY[type(node)](_dense(a), _dense(b))
+    if isinstance(a, np.ndarray):
+        a = _broadcast(a, shape)  # a scalar, column or row beside a structured matrix
+    if isinstance(b, np.ndarray):
+        b = _broadcast(b, shape)
+    if a.shape != shape or b.shape != shape:
+        return None  # a structured 1×k stretched further: dense
+    return _summed(a, b, sign)
+
+
+def _is_factor(value: Value, shape: tuple[int, ...]) -> bool:
+    """A scalar, column or row that scales the rows or columns of a matrix of shape."""
+    if not isinstance(value, np.ndarray):
+        return False
+    return value.shape == (1, 1) or value.shape in ((shape[0], 1), (1, shape[1]))
+
+
+@structured.register
+def _(node: E.Mul, args: list[Value], context: Context) -> Value | None:
+    a, b = args
+    if isinstance(a, Structured) and _is_factor(b, a.shape):
+        return _scaled(a, cast(np.ndarray, b))
+    if isinstance(b, Structured) and _is_factor(a, b.shape):
+        return _scaled(b, cast(np.ndarray, a))
+    if a.shape != b.shape:
+        return None
+    for m, other in ((a, b), (b, a)):  # diag(d) ⊙ M = diag(d ⊙ diag(M))
+        d = _pure_diagonal(m) if isinstance(m, Structured) else None
+        if d is not None:
+            part = _diagonal_of(other) if isinstance(other, Structured) else None
+            if part is None:
+                part = np.diagonal(cast(np.ndarray, other)).reshape(-1, 1)
+            return diagonal(d * part)
+    return None
+
+
+@structured.register
+def _(node: E.Div, args: list[Value], context: Context) -> Value | None:
+    a, b = args
+    if isinstance(a, Structured) and _is_factor(b, a.shape):
+        return _scaled(a, 1.0 / cast(np.ndarray, b))
+    return None
+
+
+@structured.register
+def _(node: E.MatMul, args: list[Value], context: Context) -> Value:
+    a, b = args
+    _fit(a, b)
+    return _matmul(a, b)
+
+
+@structured.register
+def _(node: E.Sum, args: list[Structured], context: Context) -> np.ndarray:
+    return _sum_of(args[0], node.axis)
+
+
+@structured.register
+def _(node: E.Trace, args: list[Structured], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    return np.reshape(_trace(args[0]), (1, 1))
+
+
+@structured.register
+def _(node: E.DiagPart, args: list[Structured], context: Context) -> np.ndarray:
+    _square(node, args[0])
+    return _diagonal_of(args[0])
+
+
+@structured.register
+def _(node: E.Norm, args: list[Structured], context: Context) -> np.ndarray | None:
+    (m,) = args
+    d = _pure_diagonal(m)
+    if d is not None:  # ‖diag(d)‖ = ‖d‖
+        return np.sqrt(np.sum(d * d)).reshape(1, 1)
+    if m.diagonal is None and m.rank <= 1:  # ‖u vᵀ‖ = ‖u‖ ‖v‖ (and 0 for rank 0)
+        return np.reshape(np.linalg.norm(m.left) * np.linalg.norm(m.right), (1, 1))
+    return None  # a sum of parts: its norm by the table (an expansion would cancel)
+
+
+@structured.register
+def _(node: E.Det, args: list[Structured], context: Context) -> np.ndarray | None:
+    d = _pure_diagonal(args[0])
+    return None if d is None else np.prod(d).reshape(1, 1)
+
+
+@structured.register
+def _(node: E.LogDet, args: list[Structured], context: Context) -> np.ndarray | None:
+    d = _pure_diagonal(args[0])
+    if d is None:
+        return None
+    return _positive_logdet(float(np.prod(np.sign(d))), float(np.sum(np.log(np.abs(d)))))
+
+
+@structured.register
+def _(node: E.Inv, args: list[Structured], context: Context) -> Structured | None:
+    d = _pure_diagonal(args[0])
+    if d is None:
+        return None
+    if np.any(d == 0):
+        raise _singular()
+    return diagonal(1.0 / d)
 
 
 def stable_softmax(a: np.ndarray) -> np.ndarray:

@@ -832,6 +832,10 @@ def simplify_sum(node: E.Sum) -> E.Expr | None:
         return neg(total(a.a, axis))
     if isinstance(a, E.Mul) and isinstance(a.a, E.Const) and a.b.shape == a.shape and _atomic(a.b):
         return mul(a.a, total(a.b, axis))
+    if isinstance(a, E.Diag):  # 𝟏ᵀ diag(v) 𝟏 = 𝟏ᵀv; 𝟏ᵀ diag(v) = vᵀ; diag(v) 𝟏 = v
+        if axis is None:
+            return total(a.a)
+        return transpose(a.a) if axis == 0 else a.a
     if isinstance(a, E.Ones) and axis is None:
         return const(a.rows * a.cols)
     if axis is None and isinstance(a, E.Mul) and a.a.is_scalar and isinstance(a.b, E.Ones):
@@ -846,6 +850,10 @@ def simplify_trace(node: E.Trace) -> E.Expr | None:
         return a
     if isinstance(a, E.Identity):
         return const(a.n)
+    if isinstance(a, E.Diag):  # tr(diag(v)) = 𝟏ᵀv
+        return total(a.a)
+    if isinstance(a, E.MatMul) and a.a.cols == 1:  # tr(u wᵀ) = wᵀu (cyclic): no n×n table
+        return matmul(a.b, a.a)
     if is_zero(a):
         return const(0)
     if isinstance(a, E.Transpose):
@@ -924,6 +932,10 @@ def simplify_diag_part(node: E.DiagPart) -> E.Expr | None:
         return a.a
     if isinstance(a, E.Identity):
         return ones(a.n, 1)
+    if isinstance(a, E.Ones):  # the diagonal of 𝟏𝟏ᵀ
+        return ones(a.rows, 1)
+    if isinstance(a, E.MatMul) and a.a.cols == 1:  # diag(u wᵀ) = u ⊙ w
+        return mul(a.a, transpose(a.b))
     if isinstance(a, E.Zero):
         return zero(node.shape)
     if isinstance(a, E.Mul) and a.a.is_scalar and isinstance(a.b, E.Identity):

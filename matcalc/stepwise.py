@@ -39,6 +39,7 @@ from .engine import (
     forward_jacobian,
     grad,
     jacobian,
+    local_dependents,
     reverse_sweep,
 )
 from .errors import DerivativeError
@@ -484,8 +485,9 @@ def _is_preactivation(symbol: Symbol) -> bool:
 
 def _rules_between(up: E.Expr, node: E.Expr, sweep: Sweep) -> list[str]:
     """The rules the sweep applied on the paths from up down to node."""
-    order = E.postorder(up)
-    needed = dependents(order, [node], sweep.frozen - {id(up), id(node)})
+    # only the nodes from up down to the named ones below it (its whole history would
+    # make a deep network's derivation quadratic)
+    order, needed = local_dependents(up, node, sweep.frozen)
     rules: list[str] = []
     for item in order:
         if id(item) not in needed or item is node:
@@ -507,7 +509,7 @@ def _jacobian_chain(node: E.Expr, g: E.Expr, ups: list[E.Expr], sweep: Sweep) ->
     for up in ups:
         rules: list[str] = []
         rows, cols = vector_length(up.shape), vector_length(node.shape)
-        local = forward_jacobian(up, node, rows, cols, sweep.frozen - {id(up), id(node)}, rules)
+        local = forward_jacobian(up, node, rows, cols, sweep.frozen, rules)
         up_symbol = symbols[id(up)]
         shown = local if layout == "numerator" else s.transpose(local)
         rule, note = _rule_of(rules)
@@ -618,9 +620,7 @@ def _derive_jacobian(f: E.Expr, x: E.Variable, layout: str, name: str, detail: s
         products: list[Piece] = []
         for down in _nearest_named_children(node, needed, symbols):
             rules: list[str] = []
-            local = forward_jacobian(
-                node, down, rows, vector_length(down.shape), frozen - {id(node), id(down)}, rules
-            )
+            local = forward_jacobian(node, down, rows, vector_length(down.shape), frozen, rules)
             shown = local if numerator else s.transpose(local)
             rule, note = _rule_of(rules)
             down_symbol = symbols[id(down)]
