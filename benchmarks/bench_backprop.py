@@ -1,15 +1,29 @@
-"""Speed of the compiled backward pass against hand-written vectorized numpy.
+"""Speed of the compiled backward pass against the hand-written numpy reference.
 
-One gradient of the total cost w.r.t. all W and b (forward plus backward),
-per configuration, each contender in its own worker process (thread pools
-must not fight over the two cores), rounds interleaved with the order
-rotated and a pause between blocks; the figure is the median of the
-per-round ratios (contender / hand-written numpy), after checking that both
-give the same gradients.  Also: peak traced memory of one call (tracemalloc sees numpy's arrays, not
-torch's), and the
-derive+compile time for L-layer networks.
+The reference is ``../shared/bench/mlp_numpy.py`` (imported from there, never
+copied): textbook vectorised backprop with the exp-form sigmoid, the quadratic
+cost for sigmoid nets and softmax cross-entropy for ReLU nets.  The compiled
+function is ``mc.nn.Network(sizes, activation, cost).compile()``'s, which is
+``mc.compile(cost, wrt=[W1, b1, …])``; the network's cost is the batch mean,
+the reference's the batch total, so the compiled gradients times B are checked
+against the reference's before any timing.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_backprop.py [--quick]
+For every configuration, kind and dtype, in a process of its own (BLAS pinned
+to one thread with threadpoolctl: two-thread timings swing 2× on this shared
+machine): one gradient (forward and backward) by each contender
+
+    reference     mlp_numpy's gradient function
+    fn(**values)  the compiled function called by name, arguments checked
+    fn.raw        the same code without the checks (arrays in order)
+    fn.into       fn(**values) writing into result arrays reused across calls
+
+in rounds, the contenders' order rotated each round, each a block of calls
+after an untimed warm-up call; the figure is the median over rounds of
+(contender's median call) / (reference's median call in the same round).
+Also shown: mlp_numpy's tuned in-place sigmoid variant, for scale.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_backprop.py
+    ... bench_backprop.py --quick     # fewer rounds
 """
 
 from __future__ import annotations
@@ -22,330 +36,184 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+REFERENCE = HERE.parent.parent / "shared" / "bench"
 
 CONFIGS = {
-    "784-30-10/b10": ([784, 30, 10], 10),
-    "784-128-64-10/b128": ([784, 128, 64, 10], 128),
-    "784-512-512-10/b256": ([784, 512, 512, 10], 256),
-    "784-64x20-10/b64": ([784] + [64] * 20 + [10], 64),
+    "784-30-10/B10": ([784, 30, 10], 10),
+    "784-128-64-10/B128": ([784, 128, 64, 10], 128),
+    "784-64x20-10/B64": ([784] + [64] * 20 + [10], 64),
+    "784-512-512-10/B256": ([784, 512, 512, 10], 256),
 }
-FLOAT32 = {"784-512-512-10/b256", "784-64x20-10/b64"}
-KINDS = [("sigmoid", "quadratic"), ("relu", "cross_entropy")]
-CONTENDERS = ["numpy", "matcalc", "torch", "jax", "autograd"]
+KINDS = {  # network kind → (activation, cost, mlp_numpy variant)
+    "sigmoid+quadratic": ("sigmoid", "quadratic", "sigmoid"),
+    "relu+softmax-CE": ("relu", "cross_entropy", "relu_softmax"),
+}
+DTYPES = ["float64", "float32"]
+CONTENDERS = ["reference", "fn(**values)", "fn.raw", "fn.into"]
+# large temporaries must not be handed back to the OS (and faulted in again) on every
+# call, depending on the heap's state: the same for every contender
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 
 
-# -- the workers ----------
-def problem(config: str, activation: str, cost: str, dtype: str):
+# -- the worker: one configuration, kind and dtype ----------
+def worker(config: str, kind: str, dtype_name: str, seconds: float) -> None:
     import numpy as np
+    import scipy.linalg  # noqa: F401 - scipy brings a BLAS of its own: loaded before the limit
+    from threadpoolctl import threadpool_info, threadpool_limits
 
+    sys.path.insert(0, str(REFERENCE))
+    import mlp_numpy as ref
+
+    from matcalc.nn import Network
+
+    limits = threadpool_limits(1)  # every BLAS loaded so far: one thread
     sizes, batch = CONFIGS[config]
-    rng = np.random.default_rng(0)
-    weights = [
-        (rng.normal(size=(sizes[i + 1], sizes[i])) / np.sqrt(sizes[i])).astype(dtype)
-        for i in range(len(sizes) - 1)
+    activation, cost, variant = KINDS[kind]
+    dtype = np.dtype(dtype_name)
+    weights, biases = ref.init_params(sizes, dtype=dtype)
+    X, Y = ref.make_batch(sizes, batch, dtype=dtype)
+    reference = ref.VARIANTS[variant][1]
+    network = Network(sizes, activation=activation, cost=cost)
+    _, backward = network.compile()
+    fn = backward.checked  # the CompiledFunction of mc.compile(cost, wrt=parameters)
+    values = {"X": X, "Y": Y}
+    values.update({f"W{i + 1}": W for i, W in enumerate(weights)})
+    values.update({f"b{i + 1}": b for i, b in enumerate(biases)})
+    args = [values[name] for name in fn.arguments]
+    out = fn.allocate(**values)
+    steps = {
+        "reference": lambda: reference(weights, biases, X, Y),
+        "fn(**values)": lambda: fn(**values),
+        "fn.raw": lambda: fn.raw(*args),
+        "fn.into": lambda: fn.into(out, **values),
+    }
+    extra = {}
+    if variant == "sigmoid":
+        extra["tuned in-place reference"] = lambda: ref.grad_sigmoid_quadratic_inplace(
+            weights, biases, X, Y
+        )
+    agree = _agree(ref, reference(weights, biases, X, Y), fn, values, out, batch, dtype)
+    timed = {**steps, **extra}
+    names = list(timed)
+    for step in timed.values():  # warm every path (first calls build caches)
+        step()
+    start = time.perf_counter()
+    timed["reference"]()
+    once = time.perf_counter() - start
+    block = max(3, min(200, int(0.02 / max(once, 1e-6))))
+    times: dict[str, list[float]] = {name: [] for name in names}
+    deadline = time.perf_counter() + seconds
+    rounds = 0
+    while rounds < 7 or (time.perf_counter() < deadline and rounds < 60):
+        order = names[rounds % len(names) :] + names[: rounds % len(names)]
+        for name in order:
+            step = timed[name]
+            step()  # untimed warm-up call for the block
+            calls = []
+            for _ in range(block):
+                begin = time.perf_counter()
+                step()
+                calls.append(time.perf_counter() - begin)
+            times[name].append(statistics.median(calls))
+            time.sleep(0.005)
+        rounds += 1
+    ratios = {
+        name: statistics.median(t / r for t, r in zip(times[name], times["reference"], strict=True))
+        for name in names
+    }
+    blas = [
+        {k: info.get(k) for k in ("internal_api", "architecture", "version", "num_threads")}
+        for info in threadpool_info()
     ]
-    biases = [np.zeros((sizes[i + 1], 1), dtype=dtype) for i in range(len(sizes) - 1)]
-    X = rng.uniform(size=(sizes[0], batch)).astype(dtype)
-    Y = np.zeros((sizes[-1], batch), dtype=dtype)
-    Y[rng.integers(0, sizes[-1], size=batch), np.arange(batch)] = 1
-    return sizes, weights, biases, X, Y
+    del limits
+    print(json.dumps({
+        "ratios": ratios, "reference_ms": 1000 * statistics.median(times["reference"]),
+        "agree": agree, "rounds": rounds, "block": block, "blas": blas,
+    }))  # fmt: skip
 
 
-def make_step(name: str, config: str, activation: str, cost: str, dtype: str):
-    """A zero-argument function computing (cost, gradients), and the gradients it gives."""
-    from handwritten import backprop
-
-    sizes, weights, biases, X, Y = problem(config, activation, cost, dtype)
-    if name == "numpy":
-
-        def step():
-            return backprop(weights, biases, X, Y, activation, cost)
-
-        _, gw, gb = step()
-        return step, gw + gb
-    if name == "matcalc":
-        from matcalc.nn import Network
-
-        network = Network(sizes, activation=activation, cost=cost)
-        _, backward = network.compile()
-        raw = backward.checked.raw
-        arrays = {"X": X, "Y": Y}
-        arrays.update({f"W{i + 1}": W for i, W in enumerate(weights)})
-        arrays.update({f"b{i + 1}": b for i, b in enumerate(biases)})
-        args = [arrays[n] for n in backward.checked.arguments]
-
-        def step():
-            return raw(*args)
-
-        out = step()[1:]
-        names = [p.name for p in network.parameters]
-        grads = dict(zip(names, out, strict=True))
-        layers = len(weights)
-        return step, [grads[f"W{i + 1}"] for i in range(layers)] + [
-            grads[f"b{i + 1}"] for i in range(layers)
-        ]
-    if name == "autograd":
-        return autograd_step(sizes, weights, biases, X, Y, activation, cost)
-    if name == "torch":
-        return torch_step(weights, biases, X, Y, activation, cost)
-    if name == "jax":
-        return jax_step(weights, biases, X, Y, activation, cost)
-    raise ModuleNotFoundError(name)
-
-
-def autograd_step(sizes, weights, biases, X, Y, activation, cost):
-    """HIPS autograd: value_and_grad of the same cost written with autograd.numpy."""
-    import autograd.numpy as anp
-    from autograd import value_and_grad
-
-    def act(z):
-        if activation == "sigmoid":
-            return 0.5 + 0.5 * anp.tanh(0.5 * z)
-        return anp.tanh(z) if activation == "tanh" else anp.maximum(z, 0.0)
-
-    def loss(params):
-        ws, bs = params
-        a = X
-        for i, (W, b) in enumerate(zip(ws, bs, strict=True)):
-            z = anp.dot(W, a) + b
-            a = z if (i == len(ws) - 1 and cost == "cross_entropy") else act(z)
-        if cost == "quadratic":
-            return 0.5 * anp.sum((a - Y) ** 2) / X.shape[1]
-        top = anp.max(a, axis=0, keepdims=True)
-        lse = top + anp.log(anp.sum(anp.exp(a - top), axis=0, keepdims=True))
-        return (anp.sum(lse) - anp.sum(Y * a)) / X.shape[1]
-
-    step_fn = value_and_grad(loss)
-    params = (list(weights), list(biases))
-
-    def step():
-        return step_fn(params)
-
-    _, (gw, gb) = step()
-    return step, list(gw) + list(gb)
-
-
-def torch_step(weights, biases, X, Y, activation, cost):
-    """torch eager on the CPU: forward, backward, the same cost."""
-    import torch
-
-    torch.set_num_threads(2)
-    ws = [torch.tensor(W, requires_grad=True) for W in weights]
-    bs = [torch.tensor(b, requires_grad=True) for b in biases]
-    tx, ty = torch.tensor(X), torch.tensor(Y)
-
-    def act(z):
-        if activation == "sigmoid":
-            return torch.sigmoid(z)
-        return torch.tanh(z) if activation == "tanh" else torch.relu(z)
-
-    def step():
-        for t in ws + bs:
-            t.grad = None
-        a = tx
-        for i, (W, b) in enumerate(zip(ws, bs, strict=True)):
-            z = W @ a + b
-            a = z if (i == len(ws) - 1 and cost == "cross_entropy") else act(z)
-        if cost == "quadratic":
-            value = 0.5 * ((a - ty) ** 2).sum() / tx.shape[1]
-        else:
-            value = (torch.logsumexp(a, dim=0).sum() - (ty * a).sum()) / tx.shape[1]
-        value.backward()
-        return value, [t.grad for t in ws + bs]
-
-    _, grads = step()
-    return step, [g.numpy() for g in grads]
-
-
-def jax_step(weights, biases, X, Y, activation, cost):
-    """JAX jit(value_and_grad) on the CPU."""
-    import jax
-    import jax.numpy as jnp
-
-    if weights[0].dtype.name == "float64":
-        jax.config.update("jax_enable_x64", True)
-
-    def act(z):
-        if activation == "sigmoid":
-            return jax.nn.sigmoid(z)
-        return jnp.tanh(z) if activation == "tanh" else jax.nn.relu(z)
-
-    def loss(params):
-        ws, bs = params
-        a = X
-        for i, (W, b) in enumerate(zip(ws, bs, strict=True)):
-            z = W @ a + b
-            a = z if (i == len(ws) - 1 and cost == "cross_entropy") else act(z)
-        if cost == "quadratic":
-            return 0.5 * jnp.sum((a - Y) ** 2) / X.shape[1]
-        return (jnp.sum(jax.nn.logsumexp(a, axis=0)) - jnp.sum(Y * a)) / X.shape[1]
-
-    fn = jax.jit(jax.value_and_grad(loss))
-    params = ([jnp.asarray(W) for W in weights], [jnp.asarray(b) for b in biases])
-
-    def step():
-        value, grads = fn(params)
-        jax.block_until_ready(grads)
-        return value, grads
-
-    _, (gw, gb) = step()
-    return step, [np.asarray(g) for g in list(gw) + list(gb)]
-
-
-def worker(name: str, config: str, activation: str, cost: str, dtype: str) -> None:
-    import tracemalloc
-
+def _agree(ref, expected, fn, values, out, batch: int, dtype) -> bool:
+    """Every call path's cost and gradients, times B (the network's cost is the batch
+    mean), against the reference's; and fn.into's arrays are the ones given."""
     import numpy as np
-    from handwritten import backprop
 
-    try:
-        step, grads = make_step(name, config, activation, cost, dtype)
-    except ModuleNotFoundError:
-        print(json.dumps({"missing": True}), flush=True)
-        return
-    _, weights, biases, X, Y = problem(config, activation, cost, dtype)
-    _, rw, rb = backprop(weights, biases, X, Y, activation, cost)
-    tolerance = 1e-4 if dtype == "float32" else 1e-9
-    agree = all(
-        np.allclose(g, r, rtol=tolerance, atol=tolerance * 1e-2)
-        for g, r in zip(grads, rw + rb, strict=True)
-    )
-    step()
-    tracemalloc.start()
-    step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    print(json.dumps({"agree": bool(agree), "peak": peak}), flush=True)
-    for line in sys.stdin:
-        count = int(line)
-        step()  # one untimed warm-up call per block
-        times = []
-        for _ in range(count):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-        print(json.dumps({"median": statistics.median(times)}), flush=True)
+    cost, gw, gb = expected
+    layers = len(gw)
+    tolerance = 1e-4 if dtype == np.float32 else 1e-9
+    ok = True
+    for value, grads in (fn(**values), fn.into(out, **values)):
+        by_name = {v.name: g for v, g in zip(fn.wrt, grads, strict=True)}
+        mine = [by_name[f"W{i + 1}"] for i in range(layers)]
+        mine += [by_name[f"b{i + 1}"] for i in range(layers)]
+        ok &= abs(value * batch - float(cost)) <= tolerance * max(1.0, abs(float(cost)))
+        scaled = [g * batch for g in mine]
+        result = (value * batch, scaled[:layers], scaled[layers:])
+        ok &= ref.max_rel_err(result, expected) < tolerance
+        ok &= all(g.dtype == dtype for g in mine)
+    raw = fn.raw(*[values[name] for name in fn.arguments])
+    ok &= all(np.allclose(r, o, rtol=tolerance, atol=0) for r, o in zip(raw, out, strict=True))
+    return bool(ok)
 
 
 # -- the parent ----------
-def spawn(args: list[str]) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update({"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"})
-    return subprocess.Popen(
-        [sys.executable, __file__, "--worker", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+def run(config: str, kind: str, dtype: str, seconds: float) -> dict:
+    env = {**os.environ, **MALLOC}
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", config, kind, dtype, str(seconds)],
+        capture_output=True,
         text=True,
         env=env,
+        check=False,
     )
-
-
-def compare(config: str, activation: str, cost: str, dtype: str, rounds: int, block: int) -> dict:
-    workers = {name: spawn([name, config, activation, cost, dtype]) for name in CONTENDERS}
-    ready = {name: json.loads(w.stdout.readline()) for name, w in workers.items()}
-    live = [name for name in CONTENDERS if not ready[name].get("missing")]
-    for name in CONTENDERS:
-        if name not in live:
-            workers[name].wait()
-    times: dict[str, list[float]] = {name: [] for name in live}
-    for r in range(rounds):
-        order = live[r % len(live) :] + live[: r % len(live)]
-        for name in order:
-            workers[name].stdin.write(f"{block}\n")
-            workers[name].stdin.flush()
-            times[name].append(json.loads(workers[name].stdout.readline())["median"])
-            time.sleep(0.1)
-    for name in live:
-        workers[name].stdin.close()
-        workers[name].wait()
-    ratios = {
-        name: statistics.median(t / h for t, h in zip(times[name], times["numpy"], strict=True))
-        for name in live
-    }
-    return {
-        "numpy_ms": 1000 * statistics.median(times["numpy"]),
-        "ratios": ratios,
-        "agree": {name: ready[name]["agree"] for name in live},
-        "memory": {name: ready[name]["peak"] / ready["numpy"]["peak"] for name in live},
-        "missing": [name for name in CONTENDERS if name not in live],
-    }
-
-
-DERIVE = r"""
-import json, sys, time
-from matcalc.nn import Network
-import matcalc as mc
-layers = int(sys.argv[1])
-start = time.perf_counter()
-network = Network([32] * layers + [10], activation="sigmoid", cost="quadratic")
-fn = mc.compile(network.cost, wrt=network.parameters)
-print(json.dumps({"seconds": time.perf_counter() - start, "lines": fn.source.count(" = ")}))
-"""
-
-
-def blas() -> str:
-    try:
-        import numpy  # noqa: F401
-        from threadpoolctl import threadpool_info
-
-        info = [
-            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-            f"x{i.get('num_threads')}"
-            for i in threadpool_info()
-        ]
-        return "; ".join(info) or "no BLAS thread pool found"
-    except ImportError:
-        return "threadpoolctl not installed"
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {config} {kind} {dtype} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    rounds, block = (4, 3) if quick else (10, 5)
-    print(f"BLAS: {blas()}   OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"reference: {REFERENCE / 'mlp_numpy.py'}")
     print(
-        f"{rounds} rounds × {block} timed calls; ratio = median over rounds of contender / numpy\n"
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}"
     )
-    header = "{:<22} {:<22} {:<8} {:>9} {:>8} {:>7}".format(
-        "configuration", "kind", "dtype", "numpy ms", "matcalc", "memory"
+    header = (
+        f"{'configuration':<21} {'kind':<18} {'dtype':<8} {'ref ms':>8} "
+        f"{'fn(**values)':>12} {'fn.raw':>7} {'fn.into':>7} {'tuned ref':>9}  rounds"
     )
-    print(header + "  others")
     worst = 0.0
-    for config in CONFIGS:
-        for activation, cost in KINDS:
-            for dtype in ["float64"] + (["float32"] if config in FLOAT32 else []):
-                result = compare(config, activation, cost, dtype, rounds, block)
-                ratio = result["ratios"]["matcalc"]
-                worst = max(worst, ratio)
-                others = ", ".join(
-                    f"{k} {v:.2f}"
-                    for k, v in result["ratios"].items()
-                    if k not in ("numpy", "matcalc")
-                )
-                if result["missing"]:
-                    others += f" ({', '.join(result['missing'])} not installed)"
-                check = "" if all(result["agree"].values()) else "  GRADIENTS DIFFER"
-                memory = result["memory"]["matcalc"]
+    shown_blas = False
+    for config, (sizes, _) in CONFIGS.items():
+        # the big configurations run fewer rounds in the same few seconds
+        seconds = (2.0 if quick else 6.0) if sum(sizes) < 2000 else (3.0 if quick else 8.0)
+        for kind in KINDS:
+            for dtype in DTYPES:
+                result = run(config, kind, dtype, seconds)
+                if not shown_blas:
+                    for pool in result["blas"]:
+                        print(
+                            f"BLAS: {pool['internal_api']} {pool['version']} kernel "
+                            f"{pool['architecture']}, {pool['num_threads']} thread(s)"
+                        )
+                    print("ratio = median over rounds of compiled / reference (< 1: faster)\n")
+                    print(header)
+                    shown_blas = True
+                r = result["ratios"]
+                worst = max(worst, r["fn(**values)"], r["fn.raw"])
+                tuned = r.get("tuned in-place reference")
                 print(
-                    f"{config:<22} {activation + '+' + cost:<22} {dtype:<8} "
-                    f"{result['numpy_ms']:>9.3f} {ratio:>8.2f} {memory:>7.2f}  {others}{check}",
+                    f"{config:<21} {kind:<18} {dtype:<8} {result['reference_ms']:>8.3f} "
+                    f"{r['fn(**values)']:>12.2f} {r['fn.raw']:>7.2f} {r['fn.into']:>7.2f} "
+                    f"{'' if tuned is None else f'{tuned:.2f}':>9}  {result['rounds']}"
+                    + ("" if result["agree"] else "  RESULTS DIFFER"),
                     flush=True,
                 )
-    print(f"\nworst matcalc / numpy ratio: {worst:.2f} (target ≤ 1.05)")
-    print("\nderive + compile (fresh process each):")
-    for layers in (2, 10, 50, 100):
-        out = subprocess.run(
-            [sys.executable, "-c", DERIVE, str(layers)], capture_output=True, text=True, check=True
-        )
-        record = json.loads(out.stdout)
-        print(f"  L = {layers:>3}: {record['seconds']:.3f} s   ({record['lines']} generated lines)")
+    print(f"\nworst compiled / reference (fn(**values) and fn.raw): {worst:.2f} (goal ≤ 1.00)")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(*sys.argv[2:7])
+        worker(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
     else:
         main()

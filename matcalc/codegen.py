@@ -1,14 +1,24 @@
-"""Numeric code through sympy's ``lambdify``: ``mc.compile(f, wrt=[...])``.
+"""Numeric code: ``mc.compile(f)``, ``mc.compile(f, wrt=[...])``, ``hessian=True``.
 
-Each matcalc node is lowered to a sympy function application over symbols
-that stand for arrays (so sympy never reorders a matrix product), and a
-NumPy printer that knows every node prints it: ``@`` for matrix products,
-ufuncs for elementwise functions (from the catalogue; σ is scipy's expit), ``.sum(axis,
-keepdims=True)`` for sums, trace, det, logdet, inv, and broadcasting for
-ones vectors and diag(v) products, which are never materialised.  The
-common subexpressions are the expression DAG's shared nodes (interning makes
-them the same object), handed to lambdify as its ``cse``, so the forward
-pass's z and σ(z) are computed once and reused by the backward pass.
+The expressions are lowered to sympy (``lowering``: one assignment per node,
+printed by a sympy NumPy printer that knows every node), and this module
+writes the function around them:
+
+* the common subexpressions are the expression DAG's shared nodes (interning
+  makes them the same object), so the forward pass's z and σ(z) are computed
+  once and reused by the backward pass (and by the Hessian);
+* an intermediate whose last use is a line computed entry by entry is
+  overwritten by that line (``t += b``, ``numpy.exp(t, out=t)``): numpy
+  allocates one array where the naive code allocates one per line, as
+  careful hand-written code does;
+* a name whose value is dead is reused, so numpy frees each array after its
+  last use;
+* ``fn.into(out, **values)`` writes the results into the caller's arrays,
+  so a training loop can reuse them from call to call;
+* the arguments of ``fn(**values)`` are checked by generated code (names,
+  types, dtypes and sizes in a handful of comparisons, microseconds); any
+  value the fast check does not accept as it is goes the careful way
+  (conversion, or an error naming the argument).
 
 Every node is a line of its own (leaves, views and diag(v) excepted), so no
 line nests deeper than one node's code whatever the expression's depth, and
@@ -20,502 +30,347 @@ string literal.
 
 from __future__ import annotations
 
-import inspect
-import re
-from collections.abc import Mapping, Sequence
-from functools import singledispatch
+import builtins
+import importlib
+import itertools
+import linecache
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy
-from sympy.core.function import AppliedUndef
-from sympy.printing.numpy import NumPyPrinter
 
 from . import expr as E
+from . import lowering as L
 from . import simplifier as s
 from .dims import format_shape
 from .engine import check_variable, grad
-from .errors import EvaluationError, ShapeError
+from .engine import hessian as hessian_of
+from .errors import DerivativeError, EvaluationError, ShapeError
 from .evaluator import bind_dims, fit_array
-from .functions import FUNCTIONS
+from .lowering import (
+    DIMENSION_PREFIX,
+    OPS,
+    TEMPORARY_PREFIX,
+    VARIABLE_PREFIX,
+    Lines,
+    Lowering,
+    MatcalcNumPyPrinter,
+    lower,
+    lower_node,
+)
 
+__all__ = [
+    "CompiledFunction", "MatcalcNumPyPrinter", "OPS", "compile", "lower", "lower_node",
+    "standalone_code",
+]  # fmt: skip
 
-# -- sympy stand-ins for matcalc operations ----------
-class ArrayOp(sympy.Function):
-    """An operation on arrays; sympy treats it as an opaque function."""
-
-    is_commutative = False
-
-
-class ElementwiseBase(ArrayOp):
-    """A catalogue function f applied entry by entry; printed from its code template.
-
-    (sympy's printer skips the base classes of a Function subclass when it looks
-    for a ``_print_`` method, except those whose name ends in "Base".)"""
-
-    nargs = 1
-    function: str = ""
-
-
-def _op(name: str, arity: int) -> type[ArrayOp]:
-    return type(name, (ArrayOp,), {"nargs": arity})
-
-
-OPS = {
-    name: _op(name, arity)
-    for name, arity in [
-        ("mc_add", 2), ("mc_sub", 2), ("mc_mul", 2), ("mc_div", 2), ("mc_pow", 2),
-        ("mc_maximum", 2), ("mc_neg", 1), ("mc_matmul", 2), ("mc_transpose", 1),
-        ("mc_sum", 1), ("mc_sum0", 1), ("mc_sum1", 1), ("mc_trace", 1), ("mc_det", 1),
-        ("mc_logdet", 1), ("mc_inv", 1), ("mc_diag", 1), ("mc_diagpart", 1), ("mc_norm", 1),
-        ("mc_ones", 2), ("mc_zeros", 2), ("mc_eye", 1),
-        ("mc_dscale", 2), ("mc_scaled", 2), ("mc_rowbroadcast", 2), ("mc_colbroadcast", 2),
-        ("mc_dim", 2), ("mc_colmax", 1), ("mc_full", 3),
-    ]
+# the modules whose names the printer may use, by the name it registers them under
+# (scipy.special is imported when a function first needs it: L.special)
+MODULES: dict[str, Callable[[], Any]] = {
+    "numpy": lambda: np, "numpy.linalg": lambda: np.linalg, "scipy.special": L.special,
+    "matcalc.lowering": lambda: L,
 }  # fmt: skip
-# One sympy function per catalogue function, named after it (its code is the entry's).
-ELEMENTWISE: dict[str, type[ElementwiseBase]] = {
-    name: type(f"mc_fn_{name}", (ElementwiseBase,), {"function": name}) for name in FUNCTIONS
-}
-_MODULE_NAME = re.compile(r"(?:numpy|scipy)(?:\.\w+)+")
+OUT_PREFIX = "_o"  # the into kernel's result arrays: _o0, _o1, …
+FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
-class MatcalcNumPyPrinter(NumPyPrinter):
-    """NumPy code for the array operations (sympy 1.14's printer knows none of them)."""
+# -- planning: which array each line writes ----------
+@dataclass
+class Plan:
+    """The statements of one generated function and the names it returns."""
 
-    def _p(self, expr: sympy.Basic) -> str:
-        return self._print(expr)
+    statements: list[str] = field(default_factory=list)
+    returns: list[str] = field(default_factory=list)
+    in_place: int = 0  # lines that overwrote a dying operand
 
-    def _array(self, expr: sympy.Basic) -> str:
-        """An operand that needs array methods: a constant becomes a 1×1 array."""
-        if expr.is_Number:
-            return f"{self._module_format('numpy.full')}((1, 1), {self._p(expr)})"
-        return self._p(expr)
 
-    def _print_ElementwiseBase(self, e: ElementwiseBase) -> str:  # noqa: N802 - sympy's protocol
-        """f(z) from the catalogue's code template, its numpy names as this printer spells them."""
-        template = FUNCTIONS[e.function].code  # numpy.xxx and scipy.special.xxx names
-        code = _MODULE_NAME.sub(lambda m: self._module_format(m.group(0)), template)
-        return code.format(self._p(e.args[0]))
+def _temporaries(value: sympy.Basic, temporaries: set[sympy.Basic]) -> set[sympy.Basic]:
+    return value.free_symbols & temporaries
 
-    def _print_mc_full(self, e: sympy.Basic) -> str:
-        value, rows, cols = e.args
-        shape = f"({self._size(rows)}, {self._size(cols)})"
-        return f"{self._module_format('numpy.full')}({shape}, {self._p(value)})"
 
-    def _infix(self, expr: sympy.Basic, op: str) -> str:
-        a, b = expr.args
-        return f"({self._p(a)} {op} {self._p(b)})"
+def _named(value: sympy.Basic, storage: Mapping[sympy.Basic, str], temporaries: set) -> Any:
+    """value with its operands renamed to the names that hold them."""
+    return value.xreplace({t: sympy.Symbol(storage[t]) for t in _temporaries(value, temporaries)})
 
-    def _print_mc_add(self, e: sympy.Basic) -> str:
-        return self._infix(e, "+")
 
-    def _print_mc_sub(self, e: sympy.Basic) -> str:
-        return self._infix(e, "-")
-
-    def _print_mc_mul(self, e: sympy.Basic) -> str:
-        return self._infix(e, "*")
-
-    def _print_mc_div(self, e: sympy.Basic) -> str:
-        return self._infix(e, "/")
-
-    def _print_mc_pow(self, e: sympy.Basic) -> str:
-        return self._infix(e, "**")
-
-    def _print_mc_matmul(self, e: sympy.Basic) -> str:
-        return self._infix(e, "@")
-
-    def _print_mc_neg(self, e: sympy.Basic) -> str:
-        return f"(-{self._p(e.args[0])})"
-
-    def _print_mc_transpose(self, e: sympy.Basic) -> str:
-        return f"{self._array(e.args[0])}.T"
-
-    def _call(self, e: sympy.Basic, fn: str) -> str:
-        return f"{self._module_format(fn)}({', '.join(self._p(a) for a in e.args)})"
-
-    def _print_mc_maximum(self, e: sympy.Basic) -> str:
-        return self._call(e, "numpy.maximum")
-
-    def _print_mc_sum(self, e: sympy.Basic) -> str:
-        return f"{self._array(e.args[0])}.sum(keepdims=True)"
-
-    def _print_mc_sum0(self, e: sympy.Basic) -> str:
-        return f"{self._array(e.args[0])}.sum(axis=0, keepdims=True)"
-
-    def _print_mc_sum1(self, e: sympy.Basic) -> str:
-        return f"{self._array(e.args[0])}.sum(axis=1, keepdims=True)"
-
-    def _print_mc_trace(self, e: sympy.Basic) -> str:
-        return f"{self._module_format('numpy.trace')}({self._p(e.args[0])}).reshape(1, 1)"
-
-    def _print_mc_det(self, e: sympy.Basic) -> str:
-        return f"{self._module_format('numpy.linalg.det')}({self._p(e.args[0])}).reshape(1, 1)"
-
-    def _print_mc_logdet(self, e: sympy.Basic) -> str:
-        slogdet = self._module_format("numpy.linalg.slogdet")
-        return f"{slogdet}({self._p(e.args[0])})[1].reshape(1, 1)"
-
-    def _print_mc_inv(self, e: sympy.Basic) -> str:
-        return self._call(e, "numpy.linalg.inv")
-
-    def _print_mc_diag(self, e: sympy.Basic) -> str:
-        return self._call(e, "numpy.diagflat")
-
-    def _print_mc_diagpart(self, e: sympy.Basic) -> str:
-        return f"{self._module_format('numpy.diagonal')}({self._p(e.args[0])}).reshape(-1, 1)"
-
-    def _print_mc_norm(self, e: sympy.Basic) -> str:
-        sqrt = self._module_format("numpy.sqrt")
-        a = self._p(e.args[0])
-        return f"{sqrt}(({a} * {a}).sum(keepdims=True))"
-
-    def _size(self, size: sympy.Basic) -> str:
-        return str(int(size)) if size.is_Integer else self._p(size)
-
-    def _print_mc_ones(self, e: sympy.Basic) -> str:
-        rows, cols = (self._size(a) for a in e.args)
-        return f"{self._module_format('numpy.ones')}(({rows}, {cols}))"
-
-    def _print_mc_zeros(self, e: sympy.Basic) -> str:
-        rows, cols = (self._size(a) for a in e.args)
-        return f"{self._module_format('numpy.zeros')}(({rows}, {cols}))"
-
-    def _print_mc_eye(self, e: sympy.Basic) -> str:
-        return f"{self._module_format('numpy.eye')}({self._size(e.args[0])})"
-
-    def _print_mc_dscale(self, e: sympy.Basic) -> str:
-        """diag(v) M = v ⊙ M (v a column): no n×n matrix."""
-        v, m = e.args
-        return f"({self._p(v)} * {self._p(m)})"
-
-    def _print_mc_scaled(self, e: sympy.Basic) -> str:
-        """M diag(v) = M ⊙ vᵀ."""
-        m, v = e.args
-        return f"({self._p(m)} * {self._p(v)}.T)"
-
-    def _print_mc_rowbroadcast(self, e: sympy.Basic) -> str:
-        """𝟏 g for a row g: the row repeated down r rows, as a broadcast view."""
-        rows, g = e.args
-        g_text = self._p(g)
-        broadcast = self._module_format("numpy.broadcast_to")
-        return f"{broadcast}({g_text}, ({self._size(rows)}, {g_text}.shape[1]))"
-
-    def _print_mc_colbroadcast(self, e: sympy.Basic) -> str:
-        """g 𝟏ᵀ for a column g: the column repeated across c columns."""
-        g, cols = e.args
-        g_text = self._p(g)
-        broadcast = self._module_format("numpy.broadcast_to")
-        return f"{broadcast}({g_text}, ({g_text}.shape[0], {self._size(cols)}))"
-
-    def _print_mc_colmax(self, e: sympy.Basic) -> str:
-        return f"{self._array(e.args[0])}.max(axis=0, keepdims=True)"
-
-    def _print_mc_dim(self, e: sympy.Basic) -> str:
-        array, axis = e.args
-        return f"{self._p(array)}.shape[{int(axis)}]"
-
-    def _print_Rational(self, e: sympy.Rational) -> str:  # noqa: N802 - sympy's printer protocol
-        return repr(float(e))
-
-    def _print_Integer(self, e: sympy.Integer) -> str:  # noqa: N802
-        return f"{int(e)}.0" if abs(int(e)) < 2**53 else repr(float(e))
-
-    def _print_Float(self, e: sympy.Float) -> str:  # noqa: N802
-        return repr(float(e))
-
-
-# -- lowering ----------
-# Generated code never spells a user's name: the i-th argument (in sorted name
-# order) is _v{i}, the k-th dimension symbol _d{k}, an intermediate _t{j}.  A name
-# is data (it may be "numpy", "tanh", "_t0", a fullwidth twin of another name or
-# any text at all); these internal names are the only identifiers in the code.
-VARIABLE_PREFIX, DIMENSION_PREFIX, TEMPORARY_PREFIX = "_v", "_d", "_t"
-
-
-class Lowering:
-    """matcalc nodes → sympy expressions over array symbols, one assignment per node."""
-
-    def __init__(self, variables: Mapping[str, E.Variable]) -> None:
-        self.names = sorted(variables)  # the arguments' order: fn.arguments
-        self.symbols = {
-            name: sympy.Symbol(f"{VARIABLE_PREFIX}{i}") for i, name in enumerate(self.names)
-        }
-        self.variables = variables
-        self.assignments: list[tuple[sympy.Symbol, sympy.Basic]] = []
-        self.temporaries: set[sympy.Symbol] = set()
-        self.column_exps: dict[int, tuple[sympy.Basic, sympy.Basic, sympy.Basic]] = {}
-        self.done: dict[int, sympy.Basic] = {}  # node id → its lowered value
-        # each dimension symbol: read from the first argument (by name) that has it
-        self.dim_sources: dict[sympy.Symbol, sympy.Basic] = {}
-        for name in self.names:
-            for axis, dim in enumerate(variables[name].shape):
-                if isinstance(dim, sympy.Symbol) and dim not in self.dim_sources:
-                    self.dim_sources[dim] = OPS["mc_dim"](self.symbols[name], axis)
-        self.dim_symbols: dict[sympy.Symbol, sympy.Symbol] = {}
-        self.dim_lines: list[tuple[sympy.Symbol, sympy.Basic]] = []
-
-    def assign(self, value: sympy.Basic) -> sympy.Symbol:
-        """A line of its own for value; its symbol."""
-        symbol = sympy.Symbol(f"{TEMPORARY_PREFIX}{len(self.temporaries)}")
-        self.temporaries.add(symbol)
-        self.assignments.append((symbol, value))
-        return symbol
-
-    def column_exp(
-        self, arg_node: E.Expr, arg: sympy.Basic
-    ) -> tuple[sympy.Basic, sympy.Basic, sympy.Basic]:
-        """(max, exp(a − max), Σ exp) per column, shared by softmax(a) and logsumexp(a):
-        the exponentials are computed once, as hand-written code does."""
-        if id(arg_node) not in self.column_exps:
-            top = self.assign(OPS["mc_colmax"](arg))
-            shifted = self.assign(OPS["mc_sub"](arg, top))
-            exps = self.assign(ELEMENTWISE["exp"](shifted))
-            total = self.assign(OPS["mc_sum0"](exps))
-            self.column_exps[id(arg_node)] = (top, exps, total)
-        return self.column_exps[id(arg_node)]
-
-    def size(self, dim: object) -> sympy.Basic:
-        """A size in the code: a literal int, or _dk, read once from an argument's shape."""
-        if isinstance(dim, bool) or not isinstance(dim, int | sympy.Symbol):
-            raise EvaluationError(f"compile: {dim!r} is not a size")
-        if isinstance(dim, int):
-            return sympy.Integer(int(dim))
-        if dim not in self.dim_sources:
-            raise EvaluationError(f"compile: the size {dim} is not the size of any argument")
-        if dim not in self.dim_symbols:
-            symbol = sympy.Symbol(f"{DIMENSION_PREFIX}{len(self.dim_symbols)}")
-            self.dim_symbols[dim] = symbol
-            self.dim_lines.append((symbol, self.dim_sources[dim]))
-        return self.dim_symbols[dim]
-
-    def constant(self, value: sympy.Expr) -> sympy.Basic:
-        """A constant with its dimension symbols replaced by _dk; only numbers,
-        arithmetic and sympy's own functions of them may remain (nothing whose text
-        is a user's)."""
-        if value.free_symbols:
-            value = value.xreplace({d: self.size(d) for d in value.free_symbols})
-        for part in sympy.preorder_traversal(value):
-            if not _safe_constant_part(part, set(self.dim_symbols.values())):
-                raise EvaluationError(f"compile: cannot generate code for the constant {value}")
-        return value
-
-
-def _safe_constant_part(part: sympy.Basic, sizes: set[sympy.Symbol]) -> bool:
-    if isinstance(part, sympy.Symbol):
-        return part in sizes
-    if isinstance(part, AppliedUndef) or part.is_number and not part.is_extended_real:
-        return False  # an undefined function's name is text; complex constants are refused
-    return isinstance(
-        part, sympy.Number | sympy.NumberSymbol | sympy.Add | sympy.Mul | sympy.Pow
-    ) or (isinstance(part, sympy.Function) and type(part).__module__.startswith("sympy."))
-
-
-# One lowering per node type: the node, its lowered arguments → a sympy expression.
-@singledispatch
-def lower_node(node: E.Expr, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    raise TypeError(f"no numeric lowering for {type(node).__name__}")
-
-
-@lower_node.register
-def _(node: E.Variable, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return lowering.symbols[node.name]
-
-
-@lower_node.register
-def _(node: E.Const, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return lowering.constant(node.value)
-
-
-@lower_node.register
-def _(node: E.Ones, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return OPS["mc_ones"](lowering.size(node.rows), lowering.size(node.cols))
-
-
-@lower_node.register
-def _(node: E.Zero, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return OPS["mc_zeros"](lowering.size(node.rows), lowering.size(node.cols))
-
-
-@lower_node.register
-def _(node: E.Identity, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return OPS["mc_eye"](lowering.size(node.n))
-
-
-@lower_node.register
-def _(node: E.Apply, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    stable = _log_sigmoid(node, lowering)
-    return stable if stable is not None else ELEMENTWISE[node.fn](*args)
-
-
-def _log_sigmoid(node: E.Apply, lowering: Lowering) -> sympy.Basic | None:
-    """log σ(t) = −softplus(−t) and log(1 − σ(t)) = −softplus(t), exact for every t
-    (log of a rounded σ(t) loses every digit once σ(t) or 1 − σ(t) is below ~1e−16).
-    The simplifier hands codegen these forms already; this keeps any unsimplified
-    output stable too."""
-    (a,) = node.args
-    if node.fn != "log":
-        return None
-    neg, softplus = OPS["mc_neg"], ELEMENTWISE["softplus"]
-    if isinstance(a, E.Apply) and a.fn == "sigmoid":
-        return neg(softplus(neg(lowering.done[id(a.a)])))
-    if (
-        isinstance(a, E.Sub)
-        and isinstance(a.a, E.Const)
-        and a.a.value == 1
-        and isinstance(a.b, E.Apply)
-        and a.b.fn == "sigmoid"
-        and a.b.shape == a.shape
-    ):
-        return neg(softplus(lowering.done[id(a.b.a)]))
-    return None
-
-
-@lower_node.register
-def _(node: E.MatMul, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    a, b = node.args
-    if isinstance(a, E.Diag):
-        return OPS["mc_dscale"](args[0].args[0], args[1])
-    if isinstance(b, E.Diag):
-        return OPS["mc_scaled"](args[0], args[1].args[0])
-    if isinstance(a, E.Ones) and a.cols == 1:
-        return OPS["mc_rowbroadcast"](lowering.size(a.rows), args[1])
-    if isinstance(b, E.Ones) and b.rows == 1:
-        return OPS["mc_colbroadcast"](args[0], lowering.size(b.cols))
-    return OPS["mc_matmul"](*args)
-
-
-@lower_node.register
-def _(node: E.Sum, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return OPS[{None: "mc_sum", 0: "mc_sum0", 1: "mc_sum1"}[node.axis]](*args)
-
-
-@lower_node.register
-def _(node: E.Softmax, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    _, exps, total = lowering.column_exp(node.a, args[0])
-    return OPS["mc_div"](exps, total)
-
-
-@lower_node.register
-def _(node: E.LogSumExp, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    top, _, total = lowering.column_exp(node.a, args[0])
-    return OPS["mc_add"](top, ELEMENTWISE["log"](total))
-
-
-# The node types that lower to one array operation of their arguments.
-ONE_OPERATION: dict[type[E.Expr], str] = {
-    E.Add: "mc_add", E.Sub: "mc_sub", E.Mul: "mc_mul", E.Div: "mc_div", E.Pow: "mc_pow",
-    E.Maximum: "mc_maximum", E.Neg: "mc_neg", E.Transpose: "mc_transpose",
-    E.Trace: "mc_trace", E.Det: "mc_det", E.LogDet: "mc_logdet", E.Inv: "mc_inv",
-    E.Diag: "mc_diag", E.DiagPart: "mc_diagpart", E.Norm: "mc_norm",
-}  # fmt: skip
-
-
-def _one_operation(node: E.Expr, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
-    return OPS[ONE_OPERATION[type(node)]](*args)
-
-
-for _node_type in ONE_OPERATION:
-    lower_node.register(_node_type)(_one_operation)
-
-
-def _inline(node: E.Expr) -> bool:
-    """Nodes written where they are used rather than on a line of their own:
-    leaves, xᵀ of a leaf (a view) and diag(v) (only ever printed inside a product).
-    Every other node is one line, so no line nests deeper than one node's code."""
-    if not node.args:
-        return True
-    if isinstance(node, E.Transpose) and not node.a.args:
-        return True
-    return isinstance(node, E.Diag)
-
-
-Lowered = tuple[list[sympy.Basic], list[tuple[sympy.Symbol, sympy.Basic]], Lowering]
-
-
-def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]) -> Lowered:
-    """The lowered outputs and the assignments (symbol, expression): the sizes read
-    from the arguments, then one line per node, in an order that computes each
-    node after its children (an iterative walk: any depth)."""
-    lowering = Lowering(variables)
-    for node in E.postorder(*outputs):
-        value = lower_node(node, [lowering.done[id(c)] for c in node.args], lowering)
-        lowering.done[id(node)] = value if _inline(node) else lowering.assign(value)
-    lowered = [lowering.done[id(o)] for o in outputs]
-    # a constant result (a zero gradient, a fixed value) is still an array of its shape
-    lowered = [
-        OPS["mc_full"](value, lowering.size(o.rows), lowering.size(o.cols))
-        if value.is_Number
-        else value
-        for o, value in zip(outputs, lowered, strict=True)
-    ]
-    lines = drop_unused(lowering.assignments, lowered)
-    lines, lowered = reuse_names(lines, lowered, lowering.temporaries)
-    lines, lowered = renumber(lines, lowered)
-    return lowered, lowering.dim_lines + lines, lowering
-
-
-def drop_unused(
-    assignments: list[tuple[sympy.Symbol, sympy.Basic]], outputs: list[sympy.Basic]
-) -> list[tuple[sympy.Symbol, sympy.Basic]]:
-    """The lines some output depends on (a stable form bypasses the line of σ(t))."""
-    needed: set[sympy.Basic] = set().union(*(value.free_symbols for value in outputs))
-    kept = []
-    for symbol, value in reversed(assignments):
-        if symbol in needed:
-            kept.append((symbol, value))
-            needed |= value.free_symbols
-    return kept[::-1]
-
-
-def renumber(
-    assignments: list[tuple[sympy.Symbol, sympy.Basic]], outputs: list[sympy.Basic]
-) -> tuple[list[tuple[sympy.Symbol, sympy.Basic]], list[sympy.Basic]]:
-    """The intermediates renamed _t0, _t1, … in the order the code first writes them
-    (dropped and reused lines leave gaps otherwise)."""
-    order: dict[sympy.Basic, sympy.Basic] = {}
-    for symbol, _ in assignments:
-        order.setdefault(symbol, sympy.Symbol(f"{TEMPORARY_PREFIX}{len(order)}"))
-    lines = [(order[symbol], value.xreplace(order)) for symbol, value in assignments]
-    return lines, [value.xreplace(order) for value in outputs]
-
-
-def reuse_names(
-    assignments: list[tuple[sympy.Symbol, sympy.Basic]],
+def plan(
+    lines: Lines,
     outputs: list[sympy.Basic],
-    temporaries: set[sympy.Symbol],
-) -> tuple[list[tuple[sympy.Symbol, sympy.Basic]], list[sympy.Basic]]:
-    """Give an intermediate the name of one that is no longer needed, so numpy
-    frees each array after its last use (peak memory as in hand-written code)."""
-    end = len(assignments)
-    last_use = {symbol: -1 for symbol in temporaries}
-    for index, (_, value) in enumerate(assignments):
-        for used in value.free_symbols & temporaries:
+    lowering: Lowering,
+    printer: MatcalcNumPyPrinter,
+    into: bool,
+) -> Plan:
+    """The statements computing lines (single assignments, in order) and the outputs.
+
+    Memory is tracked per buffer: a fresh result owns one; a transpose or a
+    broadcast is a view of its operand's.  A line computed entry by entry writes
+    into an operand's buffer when nothing reads that buffer afterwards (every
+    value living in it dies at this line), the buffer is ours (never an
+    argument's), the operand is writable (not a broadcast or a diagonal) and has
+    the line's shape, and no other operand reads the buffer.  With ``into`` the
+    lines computing results write into _o0, _o1, … instead."""
+    temporaries = {symbol for symbol, _ in lines}
+    end = len(lines)
+    last_use: dict[sympy.Basic, int] = {symbol: -1 for symbol in temporaries}
+    for index, (_, value) in enumerate(lines):
+        for used in _temporaries(value, temporaries):
             last_use[used] = index
     for value in outputs:
-        for used in value.free_symbols & temporaries:
+        for used in _temporaries(value, temporaries):
             last_use[used] = end
-    renamed: dict[sympy.Basic, sympy.Basic] = {}
-    free: list[sympy.Symbol] = []
-    dying: dict[int, list[sympy.Symbol]] = {}
-    result = []
-    for index, (symbol, value) in enumerate(assignments):
-        value = value.xreplace(renamed)
-        # names whose value was last read by this line's right-hand side are free now
-        free.extend(dying.pop(index, []))
-        name = free.pop() if free else symbol
-        renamed[symbol] = name
-        result.append((name, value))
-        dying.setdefault(max(last_use[symbol], index), []).append(name)
-    return result, [value.xreplace(renamed) for value in outputs]
+    # the first result each line's value is (an into kernel writes it straight there)
+    result_index: dict[sympy.Basic, int] = {}
+    for k, value in enumerate(outputs):
+        if value in temporaries:
+            result_index.setdefault(value, k)
+
+    buffer: dict[sympy.Basic, object] = {a: ("argument", a) for a in lowering.symbols.values()}
+    writable: dict[sympy.Basic, bool] = {}  # a value the code may overwrite in its buffer
+    sharing: dict[object, list[sympy.Basic]] = {}  # buffer → the values living in it
+    storage: dict[sympy.Basic, str] = {}  # value → the name holding it
+    numbers = itertools.count()
+    free: list[str] = []
+    dying: dict[int, list[str]] = {}
+    result = Plan()
+    for index, (symbol, value) in enumerate(lines):
+        kind = type(value).__name__
+        released = dying.pop(index, [])  # names last read by this line are free after it
+        named = _named(value, storage, temporaries)
+        statement: str | None = None
+        if kind in L.VIEWS or kind in L.READ_ONLY_VIEWS:
+            source = next((a for a in value.args if a in buffer), None)
+            home = buffer[source] if source is not None else ("fresh", symbol)
+            writable[symbol] = kind in L.VIEWS and home[0] == "fresh"  # type: ignore[index]
+        else:
+            home = ("fresh", symbol)
+            writable[symbol] = lowering.is_array(value) and kind not in L.CONSTANTS
+        if into and symbol in result_index:
+            target = f"{OUT_PREFIX}{result_index[symbol]}"
+            statement = printer.into(named, target)
+            if statement is None:
+                copyto = printer._module_format("numpy.copyto")
+                statement = f"{copyto}({target}, {printer.doprint(named)})"
+            home, writable[symbol] = ("result", target), False
+        elif L.elementwise(value):
+            for operand in (a for a in value.args if a in temporaries):
+                place = buffer[operand]
+                if (
+                    writable[operand]
+                    and lowering.shapes[operand] == lowering.shapes[symbol]
+                    and all(last_use[v] <= index for v in sharing[place])
+                    and not any(
+                        buffer.get(t) == place
+                        for a in value.args
+                        if a != operand
+                        for t in _temporaries(a, temporaries)
+                    )
+                ):
+                    statement = printer.into(named, storage[operand])
+                    if statement is not None:
+                        target, home = storage[operand], place
+                        released.remove(target)  # it holds this line's value now
+                        result.in_place += 1
+                        break
+        free.extend(released)
+        if statement is None:
+            target = free.pop() if free else f"{TEMPORARY_PREFIX}{next(numbers)}"
+            statement = f"{target} = {printer.doprint(named)}"
+        result.statements.append(statement)
+        storage[symbol] = target
+        buffer[symbol] = home
+        sharing.setdefault(home, []).append(symbol)
+        if not target.startswith(OUT_PREFIX):
+            dying.setdefault(max(last_use[symbol], index), []).append(target)
+    result.returns = _returns(outputs, storage, temporaries, buffer, writable, lowering,
+                              printer, into, result.statements)  # fmt: skip
+    return result
+
+
+def _returns(
+    outputs: list[sympy.Basic],
+    storage: Mapping[sympy.Basic, str],
+    temporaries: set[sympy.Basic],
+    buffer: Mapping[sympy.Basic, object],
+    writable: Mapping[sympy.Basic, bool],
+    lowering: Lowering,
+    printer: MatcalcNumPyPrinter,
+    into: bool,
+    statements: list[str],
+) -> list[str]:
+    """The returned expressions.  A result is never the caller's array or a view of
+    it, never a read-only broadcast, never an array another result is: such results
+    are copies.  An into kernel copies whatever it did not compute in place."""
+    arguments = set(lowering.symbols.values())
+    texts, returned = [], set()
+    for k, value in enumerate(outputs):
+        named = _named(value, storage, temporaries)
+        if into:
+            target = f"{OUT_PREFIX}{k}"
+            if value not in temporaries or storage[value] != target:
+                copyto = printer._module_format("numpy.copyto")
+                statements.append(f"{copyto}({target}, {printer.doprint(named)})")
+            texts.append(target)
+            continue
+        if value in temporaries:
+            place = buffer[value]
+            own = writable[value] and place not in returned and place[0] == "fresh"  # type: ignore[index]
+            returned.add(place)
+        else:  # an argument, its transpose, or a constant array made here
+            view = type(value).__name__ in L.VIEWS and value.args[0] in arguments
+            own = value not in arguments and not view
+        texts.append(printer.doprint(named if own else OPS["mc_copy"](named)))
+    return texts
+
+
+# -- the source ----------
+_SOURCES = itertools.count()
+
+
+def _define(source: str, name: str, namespace: dict[str, Any]) -> Callable:
+    """exec the source of one def in namespace; linecache holds it, so tracebacks and
+    ``inspect.getsource`` show the generated lines."""
+    filename = f"<matcalc-generated-{next(_SOURCES)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace[name]
+
+
+def _namespace(printer: MatcalcNumPyPrinter) -> dict[str, Any]:
+    """The names the printed code uses, from the modules the printer registered."""
+    namespace: dict[str, Any] = {}
+    for module, names in printer.module_imports.items():
+        for name in names:
+            namespace[name] = getattr(MODULES[module](), name)
+    return namespace
+
+
+# the def's name, as sympy's lambdify named it when it wrote these functions (the demo,
+# the README and the notebooks show it)
+KERNEL = "_lambdifygenerated"
+
+
+def _generate(
+    outputs: Sequence[E.Expr],
+    variables: Mapping[str, E.Variable],
+    qualified: bool,
+    into: bool = False,
+):
+    """(function, its source, the lowering): one def over _v0, _v1, … returning a list
+    (with ``into``, a def over _o0, … then _v0, … writing the results there)."""
+    lowered, lines, lowering = lower(outputs, variables)
+    printer = MatcalcNumPyPrinter(
+        {"fully_qualified_modules": qualified, "inline": True}, kernels=not qualified
+    )
+    parameters = [str(lowering.symbols[name]) for name in lowering.names]
+    dims = [f"{symbol} = {printer.doprint(value)}" for symbol, value in lowering.dim_lines]
+    body = plan(lines, lowered, lowering, printer, into)
+    if into:
+        parameters = [f"{OUT_PREFIX}{k}" for k in range(len(outputs))] + parameters
+    source_lines = [
+        f"def {KERNEL}({', '.join(parameters)}):",
+        *(f"    {line}" for line in dims + body.statements),
+        f"    return [{', '.join(body.returns)}]",
+    ]
+    source = "\n".join(source_lines) + "\n"
+    namespace = _namespace(printer)
+    if qualified:
+        namespace.update({"numpy": np, "scipy": importlib.import_module("scipy")})
+        L.special()  # the script's scipy.special.expit
+    function = _define(source, KERNEL, namespace)
+    return function, source, lowering
+
+
+# -- the argument check ----------
+def _check_source(
+    variables: list[E.Variable], name: str = "_fast", success: str = "", failure: str = "None"
+) -> str:
+    """A def taking the values dict that accepts it when every value is already a 2-D
+    float64 (or every one float32) ndarray of its declared shape with consistent
+    sizes: then it returns success (by default the arrays in argument order), else
+    failure.  Names are data: _names[i] is the i-th name."""
+    lines = [f"def {name}(values):", "    try:"]
+    for i in range(len(variables)):
+        lines.append(f"        _v{i} = values[_names[{i}]]")
+        lines.append(f"        _r{i}, _c{i} = _v{i}.shape")
+    lines += ["    except Exception:", f"        return {failure}"]
+    tests = [f"len(values) != {len(variables)}"]
+    tests += [f"type(_v{i}) is not _ndarray" for i in range(len(variables))]
+    if variables:
+        tests.append("(_v0.dtype is not _float64 and _v0.dtype is not _float32)")
+        tests += [f"_v{i}.dtype is not _v0.dtype" for i in range(1, len(variables))]
+    first: dict[object, str] = {}
+    for i, var in enumerate(variables):
+        for axis, dim in zip(("_r", "_c"), var.shape, strict=True):
+            here = f"{axis}{i}"
+            if isinstance(dim, sympy.Symbol):
+                if dim in first:
+                    tests.append(f"{here} != {first[dim]}")
+                else:
+                    first[dim] = here
+            else:
+                tests.append(f"{here} != {int(dim)}")  # type: ignore[call-overload]
+    lines.append("    if (" + "\n            or ".join(tests) + "):")
+    lines.append(f"        return {failure}")
+    arrays = "".join(f"_v{i}, " for i in range(len(variables)))
+    lines.append(f"    return {success.format(arrays=arrays) if success else f'({arrays})'}")
+    return "\n".join(lines) + "\n"
+
+
+def _call_source(variables: list[E.Variable], scalar: bool, grads: int, hessian: bool) -> str:
+    """fn(**values) in one generated def: the check of _check_source, the kernel and the
+    results packed as the caller gets them; anything else goes the careful way (_slow)."""
+    value = "(_r := _kernel({arrays}))[0]" + (".item()" if scalar else "")
+    if grads:
+        gradients = "".join(f"_r[{1 + k}], " for k in range(grads))
+        value += f", ({gradients})" + (f", _r[{1 + grads}]" if hessian else "")
+    return _check_source(variables, "_call", value, "_slow(values)")
+
+
+def _out_check_source(result_dims: list[tuple]) -> str:
+    """A def (out, arrays) → whether out is a list (or tuple) of distinct writable
+    ndarrays owning their memory, each of its result's shape and the arguments' dtype."""
+    count = len(result_dims)
+    names = [f"_o{k}" for k in range(count)]
+    lines = ["def _out_ok(out, _a):", "    try:"]
+    lines.append(f"        ({''.join(n + ', ' for n in names)}) = out")
+    lines += ["    except Exception:", "        return False"]
+    tests = ["type(out) is not list and type(out) is not tuple"]
+    dtype = "(_a[0].dtype if _a else _float64)"
+    for name, dims in zip(names, result_dims, strict=True):
+        shape = ", ".join(
+            str(d) if isinstance(d, int) else f"_a[{d[0]}].shape[{d[1]}]" for d in dims
+        )
+        tests += [
+            f"type({name}) is not _ndarray", f"{name}.dtype is not {dtype}",
+            f"{name}.base is not None", f"{name}.shape != ({shape})",
+            f"not {name}.flags.writeable",
+        ]  # fmt: skip
+    if count > 1:
+        tests.append(f"len({{{', '.join(f'id({n})' for n in names)}}}) != {count}")
+    lines.append("    return not (" + "\n            or ".join(tests) + ")")
+    return "\n".join(lines) + "\n"
 
 
 # -- the compiled function ----------
 class CompiledFunction:
-    """``fn(**values) -> (value, grads)``; ``fn.source`` is the generated code;
-    ``fn.raw(*arrays)`` skips the argument checks (arrays in ``fn.arguments`` order).
-    ``fn.internal_names`` maps each argument's name to its name in the source
-    (``_v0``, ``_v1``, …; names are data, looked up in a dict, never code)."""
+    """The generated numpy code of f (and its derivatives), called by name.
+
+    * ``fn(**values)``: with ``wrt``, ``(value, grads)`` (grads in wrt order, each of
+      its variable's shape); with ``hessian=True``, ``(value, grads, hessian)``;
+      without ``wrt``, the value alone.  A scalar value is a float, anything else a
+      2-D array.  Float32 arguments (all of them) give float32 results; any other
+      numbers are computed in float64.
+    * ``fn.into(out, **values)``: the same, written into the arrays of ``out``
+      (``fn.allocate(**values)`` makes them) and returned in the same structure.
+    * ``fn.raw(*arrays)`` / ``fn.raw_into(out, *arrays)``: no checks; the arrays in
+      ``fn.arguments`` order, 2-D, of one float dtype; the results as a list
+      ``[value, *grads, hessian]`` (1×1 for a scalar value).
+    * ``fn.source`` (and ``fn.into_source``) is the generated Python source;
+      ``fn.internal_names`` maps each argument's name to its name in the source
+      (``_v0``, ``_v1``, …; names are data, looked up in a dict, never code).
+    """
 
     def __init__(
         self,
@@ -525,17 +380,149 @@ class CompiledFunction:
         source: str,
         names: list[str],
         internal_names: Mapping[str, str] | None = None,
+        *,
+        raw_into=None,
+        into_source: str = "",
+        results: Sequence[E.Expr] = (),
+        hessian: bool = False,
     ):
         self.function = f
         self.wrt = list(wrt)
         self.raw = raw
+        self.raw_into = raw_into
         self.source = source
+        self.into_source = into_source
         self.arguments = names
         self.internal_names = dict(internal_names or {})
         self.variables = {**E.variables(f), **{v.name: v for v in wrt}}
+        self.results = list(results) or [f]  # the expressions raw returns, in order
+        self.hessian = hessian
+        self.scalar = f.is_scalar
+        ordered = [self.variables[name] for name in names]
+        # each result's sizes: a literal, or (argument index, axis) to read it from
+        where: dict[object, tuple[int, int]] = {}
+        for i, var in enumerate(ordered):
+            for axis, dim in enumerate(var.shape):
+                where.setdefault(dim, (i, axis))
+        self._result_dims = [
+            tuple(dim if isinstance(dim, int) else where[dim] for dim in e.shape)
+            for e in self.results
+        ]
+        namespace: dict[str, Any] = {
+            "_names": tuple(names), "_ndarray": np.ndarray,
+            "_float64": FLOATS[0], "_float32": FLOATS[1],
+        }  # fmt: skip
+        # a declared property (symmetric, probability) is checked on the value: careful path
+        careful = any(var.symmetric or var.probability for var in ordered)
+        self._fast = (
+            (lambda values: None)
+            if careful
+            else _define(_check_source(ordered), "_fast", namespace)
+        )
+        self._out_ok = _define(_out_check_source(self._result_dims), "_out_ok", namespace)
+        namespace.update({"_kernel": raw, "_slow": self._slow})
+        grads = len(self.wrt)
+        self._call = (
+            self._slow
+            if careful
+            else _define(_call_source(ordered, self.scalar, grads, hessian), "_call", namespace)
+        )
+
+    def __call__(self, /, **values: Any):
+        return self._call(values)
+
+    def _slow(self, values: Mapping[str, Any]):
+        """fn(**values) for values the generated check does not take as they are."""
+        return self._package(self.raw(*self.arrays(values)))
+
+    def into(self, out: Sequence[np.ndarray], /, **values: Any):
+        """The results written into out (a list of arrays of the results' shapes and
+        the arguments' dtype, e.g. from ``allocate``), returned as ``fn(**values)``
+        returns them.  No array of out may share memory with an argument or another."""
+        if self.raw_into is None:  # pragma: no cover - every compile makes one
+            raise EvaluationError("compiled function: this function has no into form")
+        arrays = self._fast(values)
+        if arrays is None:
+            arrays = self.arrays(values)
+        self._check_out(out, arrays)
+        return self._package(self.raw_into(*out, *arrays))
+
+    def allocate(self, /, **values: Any) -> list[np.ndarray]:
+        """Uninitialised arrays for ``into``: one per result, of its shape and dtype."""
+        arrays = self._fast(values)
+        if arrays is None:
+            arrays = self.arrays(values)
+        dtype = arrays[0].dtype if arrays else FLOATS[0]
+        return [np.empty(shape, dtype) for shape in self._result_shapes(arrays)]
+
+    def _result_shapes(self, arrays: Sequence[np.ndarray]) -> list[tuple[int, ...]]:
+        """Each result's shape, its sizes read from the arguments' shapes."""
+        return [
+            tuple(dim if isinstance(dim, int) else arrays[dim[0]].shape[dim[1]] for dim in dims)
+            for dims in self._result_dims
+        ]
+
+    def _check_out(self, out: Sequence[np.ndarray], arrays: Sequence[np.ndarray]) -> None:
+        """out holds one writable array per result, of its shape and the arguments' dtype,
+        sharing no memory with an argument or another (results are written while
+        arguments are still being read).  The quick test (generated): distinct arrays
+        owning their memory, as ``allocate`` makes them, none of them an argument's."""
+        if self._out_ok(out, arrays):
+            mine = {id(array) for array in out}
+            for argument in arrays:
+                owner = argument if argument.base is None else _owner(argument)
+                if id(owner) in mine or not isinstance(owner, np.ndarray):
+                    break  # an argument in a result's memory, or memory numpy does not own
+            else:
+                return
+        self._check_out_carefully(out, arrays, arrays[0].dtype if arrays else FLOATS[0])
+
+    def _check_out_carefully(
+        self, out: Sequence[np.ndarray], arrays: Sequence[np.ndarray], dtype: np.dtype
+    ) -> None:
+        """The same conditions, each with its own error; views are allowed when numpy
+        finds that they share no memory."""
+        shapes = self._result_shapes(arrays)
+        if not isinstance(out, list | tuple) or len(out) != len(shapes):
+            raise EvaluationError(
+                f"compiled function: out must be a list of {len(shapes)} arrays (value"
+                f"{', gradients' if self.wrt else ''}{', hessian' if self.hessian else ''}); "
+                "fn.allocate(**values) makes one"
+            )
+        for k, (array, shape) in enumerate(zip(out, shapes, strict=True)):
+            if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+                got = (
+                    f"{array.shape} {array.dtype}"
+                    if isinstance(array, np.ndarray)
+                    else type(array).__name__
+                )
+                raise EvaluationError(
+                    f"compiled function: out[{k}] must be a {dtype} array of shape {shape}, "
+                    f"got {got}"
+                )
+            if not array.flags.writeable:
+                raise EvaluationError(f"compiled function: out[{k}] is read-only")
+            if any(np.shares_memory(array, other) for other in [*arrays, *out[:k]]):
+                raise EvaluationError(
+                    f"compiled function: out[{k}] shares memory with an argument or another "
+                    "result array; the results would overwrite numbers still to be read"
+                )
+
+    def _package(self, results: list[np.ndarray]):
+        value = results[0]
+        if self.scalar:
+            value = value.item()
+        if not self.wrt:
+            return value
+        grads = tuple(results[1 : 1 + len(self.wrt)])
+        if self.hessian:
+            return value, grads, results[-1]
+        return value, grads
 
     def arrays(self, values: Mapping[str, Any]) -> list[np.ndarray]:
-        """The arguments, checked: every variable by name, each real and of its declared shape."""
+        """The arguments, checked: every variable by name, each real and of its declared
+        shape, as 2-D arrays of one float dtype (float32 when every array given is
+        float32, else float64)."""
         unknown = sorted(set(values) - set(self.variables))
         if unknown:
             raise EvaluationError(
@@ -552,19 +539,24 @@ class CompiledFunction:
             bind_dims(self.variables, arrays, {})
         except ShapeError as error:
             raise ShapeError(f"compiled function: {error}".replace("evaluate: ", "")) from None
-        return [arrays[name] for name in self.arguments]
+        dtype = _common_float([values[name] for name in self.arguments])
+        return [arrays[name].astype(dtype, copy=False) for name in self.arguments]
 
-    def __call__(self, **values: Any):
-        arrays = self.arrays(values)
-        value, *grads = self.raw(*arrays)
-        # A result that simplified to a constant comes back from numpy as a scalar:
-        # every result is a float array of its shape (the gradient of X, X's shape).
-        shapes = {name: array.shape for name, array in zip(self.arguments, arrays, strict=True)}
-        grads = [_as_array_of(g, shapes[v.name]) for g, v in zip(grads, self.wrt, strict=True)]
-        value = np.asarray(value, dtype=float)
-        if self.function.is_scalar:
-            return float(value.reshape(-1)[0]), tuple(grads)
-        return value, tuple(grads)
+
+def _owner(array: np.ndarray) -> object:
+    """The object owning an array's memory (the end of its chain of bases)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array if array.base is None else array.base
+
+
+def _common_float(values: list[Any]) -> np.dtype:
+    """float32 when every array given with a float dtype is float32 (and there is one),
+    else float64: a float32 computation stays float32, anything else is float64."""
+    floats = [
+        v.dtype for v in values if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating)
+    ]
+    return FLOATS[1] if floats and all(d == np.float32 for d in floats) else FLOATS[0]
 
 
 def _refuse_complex(name: str, value: Any) -> None:
@@ -576,43 +568,40 @@ def _refuse_complex(name: str, value: Any) -> None:
         )
 
 
-def _as_array_of(value: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """value as a float array of shape (a constant, such as a zero gradient, stretched)."""
-    array = np.asarray(value, dtype=float)
-    return array if array.shape == shape else np.broadcast_to(array, shape).copy()
+def compile(  # noqa: A001 - mc.compile, as API.md names it
+    f: object, wrt: Sequence[E.Variable] = (), *, hessian: bool = False
+) -> CompiledFunction:
+    """Generated numpy code for f and, with wrt, its gradients; with ``hessian=True``
+    (one vector variable in wrt) also ∂²f/∂x∂xᵀ, all sharing one forward pass.
 
-
-def _generate(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable], qualified: bool):
-    """(function, its source, the lowering): one def over _v0, _v1, … returning a list."""
-    lowered, assignments, lowering = lower(outputs, variables)
-    printer = MatcalcNumPyPrinter({"fully_qualified_modules": qualified, "inline": True})
-    function = sympy.lambdify(
-        [lowering.symbols[name] for name in lowering.names],
-        lowered,
-        modules=["numpy"],
-        printer=printer,
-        cse=lambda exprs: (assignments, list(exprs)),
-        docstring_limit=0,
-    )
-    return function, inspect.getsource(function), lowering
-
-
-def compile(f: object, wrt: Sequence[E.Variable] = ()) -> CompiledFunction:  # noqa: A001
-    """Generated numpy code returning (value of f, gradients in wrt order)."""
+    ``fn(**values)`` returns the value of f (any shape) without wrt,
+    ``(value, grads)`` with it and ``(value, grads, hessian)`` with ``hessian=True``."""
     f = E.as_expr(f, "compile")
     wrt = [check_variable("compile", v) for v in wrt]
     if wrt and not f.is_scalar:
         raise ShapeError(
             f"compile: gradients need a scalar f, but {E.describe(f)} is {format_shape(f.shape)}"
         )
+    if hessian and len(wrt) != 1:
+        raise DerivativeError(
+            f"compile: hessian=True needs exactly one variable in wrt (a vector), got {len(wrt)}"
+        )
     variables = E.variables(f)
     for v in wrt:
         if v.name not in variables:
             variables[v.name] = v  # its gradient is zero, but it is still an argument
-    grads = list(grad(f, wrt)) if wrt else []
-    function, source, lowering = _generate([s.simplify(f), *grads], variables, qualified=False)
+    results = [s.simplify(f)]
+    if wrt:
+        results += list(grad(f, wrt))
+    if hessian:
+        results.append(hessian_of(f, wrt[0]))
+    function, source, lowering = _generate(results, variables, qualified=False)
+    into, into_source, _ = _generate(results, variables, qualified=False, into=True)
     internal = {name: str(symbol) for name, symbol in lowering.symbols.items()}
-    return CompiledFunction(f, wrt, function, source, lowering.names, internal)
+    return CompiledFunction(
+        f, wrt, function, source, lowering.names, internal,
+        raw_into=into, into_source=into_source, results=results, hessian=hessian,
+    )  # fmt: skip
 
 
 # -- the standalone script (``matcalc code``) ----------
@@ -658,12 +647,12 @@ def standalone_code(f: E.Expr, x: E.Variable) -> str:
 
 
 def _script_function(source: str, arguments: list[E.Variable]) -> list[str]:
-    """lambdify's def, renamed f_and_gradient, returning a (value, gradient) tuple; a
+    """The generated def, renamed f_and_gradient, returning a (value, gradient) tuple; a
     vector given as a 1-D array is taken as the column it stands for (numpy would
     broadcast a (n,) array against a column into a matrix: a wrong answer)."""
     lines = source.rstrip().splitlines()
     parameters = ", ".join(f"{VARIABLE_PREFIX}{i}" for i in range(len(arguments)))
-    assert lines[0] == f"def _lambdifygenerated({parameters}):", lines[0]
+    assert lines[0] == f"def {KERNEL}({parameters}):", lines[0]
     assert lines[-1].startswith("    return [") and lines[-1].endswith("]"), lines[-1]
     shaping = []
     for i, var in enumerate(arguments):
