@@ -61,24 +61,9 @@ def local_dependents(
     walk enters neither a frozen node nor v (nothing below v depends on v) and
     costs that local size, where ``E.postorder(u)`` would cost u's whole history
     (the full network below u: quadratic in depth over a derivation)."""
-    order: list[E.Expr] = []
-    seen: set[int] = set()
-    stack: list[tuple[E.Expr, bool]] = [(root, False)]
-    while stack:
-        current, expanded = stack.pop()
-        if expanded:
-            order.append(current)
-            continue
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if current is not root and (current is target or id(current) in frozen):
-            order.append(current)  # a constant here, or the variable: not entered
-            continue
-        stack.append((current, True))
-        for child in reversed(current.args):
-            if id(child) not in seen:
-                stack.append((child, False))
+    order = E.postorder(  # a constant here, or the variable: listed, not entered
+        root, leaf=lambda n: n is not root and (n is target or id(n) in frozen)
+    )
     needed = {id(target)}
     for node in order:
         open_node = node is root or id(node) not in frozen

@@ -600,8 +600,9 @@ def matmul_factors(product: Expr) -> list[Expr]:
     return factors
 
 
-def postorder(*roots: Expr) -> list[Expr]:
-    """Every node reachable from roots, children before parents, each once."""
+def postorder(*roots: Expr, leaf: Callable[[Expr], bool] | None = None) -> list[Expr]:
+    """Every node reachable from roots, children before parents, each once; a node
+    for which leaf is true is listed but not entered."""
     order: list[Expr] = []
     seen: set[int] = set()
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(roots)]
@@ -613,6 +614,9 @@ def postorder(*roots: Expr) -> list[Expr]:
         if id(current) in seen:
             continue
         seen.add(id(current))
+        if leaf is not None and leaf(current):
+            order.append(current)
+            continue
         stack.append((current, True))
         for child in reversed(current.args):
             if id(child) not in seen:
