@@ -102,12 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     proof.add_argument("--wrt", help="the variable it differentiates by")
     proof.add_argument("--where", action="append", metavar="NAME=FORMULA",
                        help="an intermediate the proof uses (z=W@x+b)")  # fmt: skip
-    proof.add_argument(
-        "--shape",
-        action="append",
-        metavar="NAME=SIZES",
-        help="declare a shape: W=m,n  x=n  c=scalar  S=n,n,symmetric  p=n,probability",
-    )
+    _shape_option(proof)
     proof.add_argument("--name", default="f")
     code = commands.add_parser("code", help="numpy code for the value and gradient", epilog=EPILOG)
     _common(code)
@@ -122,16 +117,20 @@ def _parser() -> argparse.ArgumentParser:
     return top
 
 
-def _common(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("expr", help="the formula")
-    sub.add_argument("--wrt", required=True, action="append",
-                     help="the variable to differentiate by (grad: one or more)")  # fmt: skip
+def _shape_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--shape",
         action="append",
         metavar="NAME=SIZES",
         help="declare a shape: W=m,n  x=n  c=scalar  S=n,n,symmetric  p=n,probability",
     )
+
+
+def _common(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("expr", help="the formula")
+    sub.add_argument("--wrt", required=True, action="append",
+                     help="the variable to differentiate by (grad: one or more)")  # fmt: skip
+    _shape_option(sub)
     sub.add_argument("--syntax", choices=["auto", "numpy", "matlab", "latex"], default="auto")
 
 
