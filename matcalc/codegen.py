@@ -36,6 +36,8 @@ import itertools
 import linecache
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -87,12 +89,30 @@ class Plan:
 
 
 def _temporaries(value: sympy.Basic, temporaries: set[sympy.Basic]) -> set[sympy.Basic]:
+    """The temporaries value reads."""
     return value.free_symbols & temporaries
 
 
-def _named(value: sympy.Basic, storage: Mapping[sympy.Basic, str], temporaries: set) -> Any:
-    """value with its operands renamed to the names that hold them."""
-    return value.xreplace({t: sympy.Symbol(storage[t]) for t in _temporaries(value, temporaries)})
+@cache
+def _storage_symbol(name: str) -> sympy.Symbol:
+    """The symbol printed as a storage name (_t0, _o1, …): a few dozen names, each
+    renaming many lines."""
+    return sympy.Symbol(name)
+
+
+def _named(
+    value: sympy.Basic,
+    storage: Mapping[sympy.Basic, str],
+    temporaries: set,
+    uses: set[sympy.Basic] | None = None,
+) -> Any:
+    """value with its operands renamed to the names that hold them (uses: the
+    temporaries value reads, when the caller has them)."""
+    if uses is None:
+        uses = _temporaries(value, temporaries)
+    if not uses:  # nothing to rename: value as it is (xreplace would return it too)
+        return value
+    return value.xreplace({t: _storage_symbol(storage[t]) for t in uses})
 
 
 def plan(
@@ -114,8 +134,9 @@ def plan(
     temporaries = {symbol for symbol, _ in lines}
     end = len(lines)
     last_use: dict[sympy.Basic, int] = {symbol: -1 for symbol in temporaries}
-    for index, (_, value) in enumerate(lines):
-        for used in _temporaries(value, temporaries):
+    uses = [_temporaries(value, temporaries) for _, value in lines]  # once per line
+    for index, used_here in enumerate(uses):
+        for used in used_here:
             last_use[used] = index
     for value in outputs:
         for used in _temporaries(value, temporaries):
@@ -128,7 +149,8 @@ def plan(
 
     buffer: dict[sympy.Basic, object] = {a: ("argument", a) for a in lowering.symbols.values()}
     writable: dict[sympy.Basic, bool] = {}  # a value the code may overwrite in its buffer
-    sharing: dict[object, list[sympy.Basic]] = {}  # buffer → the values living in it
+    # buffer → the last line reading a value living in it (the buffer is dead after it)
+    busy_until: dict[object, int] = {}
     storage: dict[sympy.Basic, str] = {}  # value → the name holding it
     numbers = itertools.count()
     free: list[str] = []
@@ -137,12 +159,17 @@ def plan(
     for index, (symbol, value) in enumerate(lines):
         kind = type(value).__name__
         released = dying.pop(index, [])  # names last read by this line are free after it
-        named = _named(value, storage, temporaries)
+        named = _named(value, storage, temporaries, uses[index])
         statement: str | None = None
         if kind in L.VIEWS or kind in L.READ_ONLY_VIEWS:
             source = next((a for a in value.args if a in buffer), None)
             home = buffer[source] if source is not None else ("fresh", symbol)
-            writable[symbol] = kind in L.VIEWS and home[0] == "fresh"  # type: ignore[index]
+            # a view of a read-only view (the transpose of a diagonal) is read-only too
+            writable[symbol] = (
+                kind in L.VIEWS
+                and home[0] == "fresh"  # type: ignore[index]
+                and (source is None or source not in writable or writable[source])
+            )
         else:
             home = ("fresh", symbol)
             writable[symbol] = lowering.is_array(value) and kind not in L.CONSTANTS
@@ -159,7 +186,7 @@ def plan(
                 if (
                     writable[operand]
                     and lowering.shapes[operand] == lowering.shapes[symbol]
-                    and all(last_use[v] <= index for v in sharing[place])
+                    and busy_until[place] <= index
                     and not any(
                         buffer.get(t) == place
                         for a in value.args
@@ -180,7 +207,7 @@ def plan(
         result.statements.append(statement)
         storage[symbol] = target
         buffer[symbol] = home
-        sharing.setdefault(home, []).append(symbol)
+        busy_until[home] = max(busy_until.get(home, -1), last_use[symbol])
         if not target.startswith(OUT_PREFIX):
             dying.setdefault(max(last_use[symbol], index), []).append(target)
     result.returns = _returns(outputs, storage, temporaries, buffer, writable, lowering,
@@ -256,16 +283,19 @@ def _generate(
     variables: Mapping[str, E.Variable],
     qualified: bool,
     into: bool = False,
+    lowered: tuple[list[sympy.Basic], Lines, Lowering] | None = None,
 ):
     """(function, its source, the lowering): one def over _v0, _v1, … returning a list
-    (with ``into``, a def over _o0, … then _v0, … writing the results there)."""
-    lowered, lines, lowering = lower(outputs, variables)
+    (with ``into``, a def over _o0, … then _v0, … writing the results there).  lowered
+    is ``lower(outputs, variables)`` when the caller has it (planning leaves it as it
+    is, so the plain and the into kernel can share one)."""
+    outputs_lowered, lines, lowering = lowered or lower(outputs, variables)
     printer = MatcalcNumPyPrinter(
         {"fully_qualified_modules": qualified, "inline": True}, kernels=not qualified
     )
     parameters = [str(lowering.symbols[name]) for name in lowering.names]
     dims = [f"{symbol} = {printer.doprint(value)}" for symbol, value in lowering.dim_lines]
-    body = plan(lines, lowered, lowering, printer, into)
+    body = plan(lines, outputs_lowered, lowering, printer, into)
     if into:
         parameters = [f"{OUT_PREFIX}{k}" for k in range(len(outputs))] + parameters
     source_lines = [
@@ -367,7 +397,9 @@ class CompiledFunction:
     * ``fn.raw(*arrays)`` / ``fn.raw_into(out, *arrays)``: no checks; the arrays in
       ``fn.arguments`` order, 2-D, of one float dtype; the results as a list
       ``[value, *grads, hessian]`` (1×1 for a scalar value).
-    * ``fn.source`` (and ``fn.into_source``) is the generated Python source;
+    * ``fn.source`` (and ``fn.into_source``) is the generated Python source (the into
+      kernel is written on the first use of ``fn.into``, ``fn.raw_into`` or
+      ``fn.into_source``: a function never called that way does not pay for it);
       ``fn.internal_names`` maps each argument's name to its name in the source
       (``_v0``, ``_v1``, …; names are data, looked up in a dict, never code).
     """
@@ -383,15 +415,19 @@ class CompiledFunction:
         *,
         raw_into=None,
         into_source: str = "",
+        into_kernel: Callable[[], tuple[Callable, str]] | None = None,
         results: Sequence[E.Expr] = (),
         hessian: bool = False,
     ):
         self.function = f
         self.wrt = list(wrt)
         self.raw = raw
-        self.raw_into = raw_into
         self.source = source
-        self.into_source = into_source
+        # the into kernel and its source: given, or made by into_kernel when first asked for
+        self._into: tuple[Callable | None, str] | None = (
+            (raw_into, into_source) if raw_into is not None or into_kernel is None else None
+        )
+        self._into_kernel = into_kernel
         self.arguments = names
         self.internal_names = dict(internal_names or {})
         self.variables = {**E.variables(f), **{v.name: v for v in wrt}}
@@ -430,6 +466,22 @@ class CompiledFunction:
 
     def __call__(self, /, **values: Any):
         return self._call(values)
+
+    def _into_pair(self) -> tuple[Callable | None, str]:
+        if self._into is None:
+            assert self._into_kernel is not None  # _into is None only while it can be made
+            self._into = self._into_kernel()
+        return self._into
+
+    @property
+    def raw_into(self) -> Callable | None:
+        """The into kernel: ``fn.raw_into(*out, *arrays)`` (see the class docstring)."""
+        return self._into_pair()[0]
+
+    @property
+    def into_source(self) -> str:
+        """The generated Python source of the into kernel."""
+        return self._into_pair()[1]
 
     def _slow(self, values: Mapping[str, Any]):
         """fn(**values) for values the generated check does not take as they are."""
@@ -568,14 +620,23 @@ def _refuse_complex(name: str, value: Any) -> None:
         )
 
 
+def backends() -> ModuleType:
+    """matcalc.backends, imported by the first compile for JAX or PyTorch (it imports
+    this module, and sympy's PyTorch printer imports torch)."""
+    return importlib.import_module(f"{__package__}.backends")
+
+
 def compile(  # noqa: A001 - mc.compile, as API.md names it
-    f: object, wrt: Sequence[E.Variable] = (), *, hessian: bool = False
-) -> CompiledFunction:
+    f: object, wrt: Sequence[E.Variable] = (), *, hessian: bool = False, backend: str = "numpy"
+) -> Any:
     """Generated numpy code for f and, with wrt, its gradients; with ``hessian=True``
     (one vector variable in wrt) also ∂²f/∂x∂xᵀ, all sharing one forward pass.
 
     ``fn(**values)`` returns the value of f (any shape) without wrt,
-    ``(value, grads)`` with it and ``(value, grads, hessian)`` with ``hessian=True``."""
+    ``(value, grads)`` with it and ``(value, grads, hessian)`` with ``hessian=True``.
+    ``backend="jax"`` or ``"torch"`` prints the same code for that library
+    (``backends.BackendFunction``); numpy's is a ``CompiledFunction``."""
+    library = None if backend == "numpy" else backends().backend_named(backend)
     f = E.as_expr(f, "compile")
     wrt = [check_variable("compile", v) for v in wrt]
     if wrt and not f.is_scalar:
@@ -595,12 +656,19 @@ def compile(  # noqa: A001 - mc.compile, as API.md names it
         results += list(grad(f, wrt))
     if hessian:
         results.append(hessian_of(f, wrt[0]))
-    function, source, lowering = _generate(results, variables, qualified=False)
-    into, into_source, _ = _generate(results, variables, qualified=False, into=True)
+    if library is not None:
+        return backends().compile_for(library, f, wrt, results, variables, hessian)
+    lowered = lower(results, variables)
+    function, source, lowering = _generate(results, variables, qualified=False, lowered=lowered)
     internal = {name: str(symbol) for name, symbol in lowering.symbols.items()}
+
+    def into_kernel() -> tuple[Callable, str]:  # written on the first use of fn.into
+        into, into_source, _ = _generate(results, variables, False, into=True, lowered=lowered)
+        return into, into_source
+
     return CompiledFunction(
         f, wrt, function, source, lowering.names, internal,
-        raw_into=into, into_source=into_source, results=results, hessian=hessian,
+        into_kernel=into_kernel, results=results, hessian=hessian,
     )  # fmt: skip
 
 

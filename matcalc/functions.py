@@ -63,6 +63,9 @@ class ElementwiseFunction:
     scalar: Callable[[sympy.Expr], sympy.Expr]  # f of one sympy scalar
     numpy: Callable[[np.ndarray], np.ndarray]  # the evaluator's stable lowering
     code: str  # the generated code for f({0}), names spelled numpy.xxx or scipy.special.xxx
+    # PyTorch's code for f({0}) where `code` in torch's names is not it (torch's binary
+    # functions take no Python number: torch.maximum(z, 0.0) is an error)
+    torch_code: str = ""
     derivative: Derivative | None  # None: f′ = 0 wherever it exists (step, sign)
     domain: Domain = "real"  # where f is defined (the evaluator refuses other entries)
     kinks: tuple[float, ...] = ()  # where f or f′ jumps (check samples both sides)
@@ -206,6 +209,7 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         scalar=lambda t: sympy.Max(0, t),
         numpy=lambda x: np.maximum(x, 0.0),
         code="numpy.maximum({0}, 0.0)",
+        torch_code="torch.relu({0})",
         derivative=_d_relu,
         kinks=(0.0,),
     ),
@@ -262,6 +266,7 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         scalar=lambda t: sympy.log(1 + sympy.exp(t)),
         numpy=lambda x: np.logaddexp(0.0, x),
         code="numpy.logaddexp(0.0, {0})",
+        torch_code="torch.logaddexp({0}, torch.zeros((), dtype={0}.dtype, device={0}.device))",
         derivative=lambda c, z, fz: c.apply("sigmoid", z),  # softplus′(z) = σ(z)
     ),
     ElementwiseFunction(
@@ -272,6 +277,7 @@ CATALOGUE: tuple[ElementwiseFunction, ...] = (
         scalar=lambda t: sympy.Heaviside(t, 0),
         numpy=_step,
         code="numpy.heaviside({0}, 0.0)",
+        torch_code="torch.heaviside({0}, torch.zeros((), dtype={0}.dtype, device={0}.device))",
         derivative=None,
         kinks=(0.0,),
     ),

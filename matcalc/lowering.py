@@ -34,15 +34,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from functools import cache, singledispatch
 from types import ModuleType
+from typing import ClassVar
 
 import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import AbstractPythonCodePrinter
 
 from . import expr as E
 from .errors import EvaluationError
 from .functions import FUNCTIONS
+from .structure_rewrite import keep_structure
 
 Shape = tuple[object, object]
 
@@ -198,15 +201,29 @@ def elementwise(value: sympy.Basic) -> bool:
     return name in UFUNCS or name in ("mc_pow", "mc_sigmoid", "mc_sigmoid_sum")
 
 
-class MatcalcNumPyPrinter(NumPyPrinter):
-    """NumPy code for the array operations (sympy 1.14's printer knows none of them).
+class ArrayOpsPrinter(AbstractPythonCodePrinter):
+    """Code for the array operations (sympy 1.14's printers know none of them), written
+    once with numpy's names and mixed into a sympy printer per array library.
 
-    ``kernels`` prints σ as this module's :func:`sigmoid` (compiled functions);
-    without it σ is scipy's expit, so a standalone script needs only numpy and scipy."""
+    Each library's printer spells the names its own way (``SPELLINGS``: numpy.exp is
+    jax.numpy.exp, torch.exp) and overrides the few calls whose signatures differ.
+    ``kernels`` prints σ as this module's :func:`sigmoid` (numpy's compiled
+    functions); without it σ is the library's expit, so a standalone script needs
+    only numpy and scipy."""
+
+    # numpy name prefix → this library's, longest first (numpy's printer: none)
+    SPELLINGS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, settings: dict | None = None, kernels: bool = False) -> None:
         super().__init__(settings or {})
         self.kernels = kernels
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        for numpy_prefix, own in self.SPELLINGS:
+            if fqn.startswith(numpy_prefix):
+                fqn = own + fqn[len(numpy_prefix) :]
+                break
+        return super()._module_format(fqn, register)  # type: ignore[no-any-return]
 
     def _p(self, expr: sympy.Basic) -> str:
         return self._print(expr)
@@ -425,6 +442,10 @@ class MatcalcNumPyPrinter(NumPyPrinter):
         return None
 
 
+class MatcalcNumPyPrinter(ArrayOpsPrinter, NumPyPrinter):
+    """NumPy code for the array operations, through sympy's NumPy printer."""
+
+
 # -- lowering ----------
 # Generated code never spells a user's name: the i-th argument (in sorted name
 # order) is _v{i}, the k-th dimension symbol _d{k}, an intermediate _t{j}.  A name
@@ -444,6 +465,9 @@ class Lowering:
         self.variables = variables
         self.assignments: list[tuple[sympy.Symbol, sympy.Basic]] = []
         self.temporaries: set[sympy.Symbol] = set()
+        # the symbols standing for arrays: the arguments and every temporary (kept as
+        # lines are assigned, so is_array is a membership test, not a union per call)
+        self.arrays: set[sympy.Symbol] = set(self.symbols.values())
         self.shapes: dict[sympy.Symbol, Shape] = {}  # every temporary's and argument's shape
         self.values: dict[sympy.Basic, sympy.Basic] = {}  # every temporary's line
         for name, symbol in self.symbols.items():
@@ -467,6 +491,7 @@ class Lowering:
         """A line of its own for value (an array of shape); its symbol."""
         symbol = sympy.Symbol(f"{TEMPORARY_PREFIX}{len(self.temporaries)}")
         self.temporaries.add(symbol)
+        self.arrays.add(symbol)
         self.shapes[symbol] = shape
         self.values[symbol] = value
         self.assignments.append((symbol, value))
@@ -521,8 +546,7 @@ class Lowering:
 
     def is_array(self, value: sympy.Basic) -> bool:
         """Whether a lowered value is an array (not a number or an expression of sizes)."""
-        arrays = self.temporaries | set(self.symbols.values())
-        return bool(value.free_symbols & arrays) or bool(value.atoms(ArrayOp))
+        return not self.arrays.isdisjoint(value.free_symbols) or bool(value.atoms(ArrayOp))
 
 
 def _safe_constant_part(part: sympy.Basic, sizes: set[sympy.Symbol]) -> bool:
@@ -787,6 +811,7 @@ def lower(outputs: Sequence[E.Expr], variables: Mapping[str, E.Variable]) -> tup
     node in an order that computes each node after its children (an iterative walk:
     any depth), only the lines some output needs.  The sizes read from the
     arguments are ``lowering.dim_lines``."""
+    outputs = keep_structure(outputs)  # no dense diag(v), I, outer product, … in between
     lowering = Lowering(variables)
     order = E.postorder(*outputs)
     for node in order:

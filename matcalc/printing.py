@@ -11,7 +11,7 @@ the derivative the catalogue builds for f(z).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import singledispatch
 
 from . import expr as E
@@ -145,10 +145,47 @@ def render(
 ) -> Printed:
     """Print expr; a named subexpression prints as its name.  With top=True the
     expression itself prints in full even if it has a name (for definitions)."""
-    names = dict(names or {})
-    if top:
-        names.pop(id(expr), None)
-    return Context(style, names, named_derivatives(expr)).of(expr)
+    names = {} if names is None else names  # not `or`: len() of a Versions walks it
+    if top and id(expr) in names:
+        names = _Hiding(names, id(expr))
+    return Context(style, names, _primes_in(expr)).of(expr)
+
+
+class _Hiding(Mapping[int, Printed]):
+    """names without one key (an expression printed in full though it has a name), as
+    a view: a copy per print costs the number of names, which grows with a derivation."""
+
+    def __init__(self, names: Mapping[int, Printed], hidden: int) -> None:
+        self.names, self.hidden = names, hidden
+
+    def __getitem__(self, key: int) -> Printed:
+        if key == self.hidden:
+            raise KeyError(key)
+        return self.names[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key != self.hidden and key in self.names
+
+    def __iter__(self) -> Iterator[int]:
+        return (key for key in self.names if key != self.hidden)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+# expr → named_derivatives(expr), held weakly: a derivation prints each formula a few
+# times (compared, then as text and LaTeX), and finding the f′(z) walks all of expr.
+# The ids in a value are of nodes inside its key, alive while the key is.
+_FOUND: weakref.WeakKeyDictionary[E.Expr, dict[int, tuple[str, E.Expr]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _primes_in(expr: E.Expr) -> dict[int, tuple[str, E.Expr]]:
+    found = _FOUND.get(expr)
+    if found is None:
+        found = _FOUND[expr] = named_derivatives(expr)
+    return found
 
 
 def text(expr: E.Expr, names: Mapping[int, Printed] | None = None, top: bool = True) -> str:

@@ -12,6 +12,7 @@ This module only watches and names.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -575,8 +576,36 @@ def _shown_alike(collapse: Step, before: Step, row: E.Expr) -> bool:
     return a.text(collapse.names) == b.text(before.names)
 
 
+# Each node's height (the nodes on its longest path down to a leaf), held weakly.  It is
+# a lower bound on the node's count of distinct nodes (a path's nodes are distinct) that
+# costs one step per node ever seen (a parent's is one more than its highest child's),
+# so the rows of a deep network, which contain one another, are found large at once
+# instead of by counting 200 nodes each.
+_HEIGHTS: weakref.WeakKeyDictionary[E.Expr, int] = weakref.WeakKeyDictionary()
+
+
+def _height(expr: E.Expr) -> int:
+    """The number of nodes on the longest path from expr down to a leaf."""
+    heights = _HEIGHTS
+    known = heights.get(expr)
+    if known is not None:
+        return known
+    stack: list[tuple[E.Expr, bool]] = [(expr, False)]
+    while stack:  # iterative: a deep network's rows are thousands of nodes high
+        node, expanded = stack.pop()
+        if expanded:
+            heights[node] = 1 + max((heights[c] for c in node.args), default=0)
+        elif node not in heights:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.args if c not in heights)
+    return heights[expr]
+
+
 def _smaller_than(expr: E.Expr, limit: int) -> bool:
-    """Has expr fewer than limit distinct nodes?  Stops counting at the limit."""
+    """Has expr fewer than limit distinct nodes?  Stops counting at the limit (and
+    does not count when expr's height already reaches it)."""
+    if _height(expr) >= limit:
+        return False
     seen: set[int] = set()
     stack = [expr]
     while stack:

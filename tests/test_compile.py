@@ -135,3 +135,18 @@ def test_results_that_simplify_to_constants_are_arrays_of_their_shape() -> None:
     assert value == pytest.approx(-np.log(2.0)) and gradient.shape == (1, 1)
     value, (gradient,) = mc.compile(c * c, wrt=[c])(c=3.0)
     assert isinstance(gradient, np.ndarray) and gradient.shape == (1, 1) and gradient[0, 0] == 6.0
+
+
+def test_a_view_of_a_read_only_view_is_never_written() -> None:
+    """diagpart(M) is a read-only view of M and its transpose a view of that: the planner
+    once wrote a later line into that transpose ('output array is read-only'), found by
+    the backends' random trees."""
+    x, A, c = mc.vector("x", "n"), mc.matrix("A", "n", "n"), mc.scalar("c")
+    f = (mc.sigmoid(x * c) + mc.exp(mc.tanh(x.T)).T).T @ mc.diag(1 / (1 + (A * x.T + x) ** 2))
+    rng = np.random.default_rng(0)
+    values = {"x": rng.normal(size=(3, 1)), "A": rng.normal(size=(3, 3)), "c": np.array([[0.7]])}
+    value, grads = mc.compile(f, wrt=[A, c, x])(**values)
+    assert value == pytest.approx(mc.evaluate(f, values), rel=1e-12)
+    for var, g in zip([A, c, x], grads, strict=True):
+        expected = np.atleast_2d(mc.evaluate(mc.grad(f, var), values))
+        assert_close(g, expected, rtol=1e-9)

@@ -17,7 +17,7 @@ from random_trees import SHAPES, trees, values_for
 from scipy.special import expit
 
 import matcalc as mc
-from matcalc import lowering
+from matcalc import codegen, lowering
 
 n, d = mc.dims("n d")
 X, w, y = mc.matrix("X", n, d), mc.vector("w", d), mc.vector("y", n)
@@ -326,3 +326,17 @@ def test_into_gives_the_fresh_results_on_random_trees(f, seed, sizes) -> None:
         assert h is o
     for name, array in given.items():
         np.testing.assert_array_equal(array, snapshot[name])
+
+
+def test_the_into_kernel_is_written_on_first_use_from_the_shared_lowering() -> None:
+    """compile writes fn.raw alone; fn.into_source (planned from the same lowering as
+    fn.source) is written when first asked for, and is the source a separate lowering
+    gives."""
+    x, y = mc.vector("x", "n"), mc.vector("y", "m")
+    W = mc.matrix("W", "m", "n")
+    f = mc.sum((mc.sigmoid(W @ x) - y) ** 2) / 2
+    fn = mc.compile(f, wrt=[W, x])
+    assert fn._into is None  # not written yet
+    _, fresh, _ = codegen._generate(fn.results, fn.variables, qualified=False, into=True)
+    assert fn.into_source == fresh
+    assert fn.raw_into is fn.raw_into  # written once

@@ -1,0 +1,313 @@
+"""mc.compile(..., backend="jax" | "torch"): the same derived code on JAX and PyTorch.
+
+Every backend's values, gradients and Hessians are compared with numpy's compiled
+function (itself checked against the reference evaluator and central differences
+in test_compile.py), and one gradient per backend against central differences of
+the backend's own value, on the CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+import torch
+from helpers import assert_close, sample_values
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from operation_specs import SPECS
+from random_trees import trees, values_for
+
+import matcalc as mc
+from matcalc.functions import FUNCTIONS
+
+jax.config.update("jax_enable_x64", True)  # float64 compared with numpy's float64
+
+BACKENDS = ("jax", "torch")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def as_numpy(result):
+    """A backend's results (arrays, tuples of them) as numpy arrays."""
+    if isinstance(result, tuple):
+        return tuple(as_numpy(r) for r in result)
+    if isinstance(result, torch.Tensor):
+        return result.detach().cpu().numpy()
+    return np.asarray(result)
+
+
+def assert_same_results(f, wrt, values, backend, hessian=False, rtol=1e-9) -> None:
+    """The backend's fn(**values) equals numpy's, result by result, in shape and number."""
+    values = {k: v for k, v in values.items() if k in mc.variables(f)}
+    expected = mc.compile(f, wrt=wrt, hessian=hessian)(**values)
+    got = as_numpy(mc.compile(f, wrt=wrt, hessian=hessian, backend=backend)(**values))
+    if not wrt:
+        expected, got = (expected,), (got,)
+    for e, g in zip(_flat(expected), _flat(got), strict=True):
+        e = np.asarray(e)
+        assert g.shape == e.shape  # a scalar value is 0-d, as float(value) reads it
+        assert_close(g, e, rtol=rtol)
+
+
+def _flat(results):
+    for r in results:
+        yield from (_flat(r) if isinstance(r, tuple) else [r])
+
+
+def network(activation: str, cost: str, sizes=(4, 5, 3), batch=None):
+    """(cost, its parameters): an mc.nn-style network on a column x or a batch X."""
+    dims = mc.dims(" ".join(f"d{i}" for i in range(len(sizes))))
+    a = mc.matrix("X", dims[0], batch) if batch else mc.vector("x", dims[0])
+    y = mc.matrix("Y", dims[-1], batch) if batch else mc.vector("y", dims[-1])
+    params = []
+    for i in range(len(sizes) - 1):
+        W, b = mc.matrix(f"W{i}", dims[i + 1], dims[i]), mc.vector(f"b{i}", dims[i + 1])
+        z = W @ a + (b @ mc.ones(1, batch) if batch else b)
+        last = i == len(sizes) - 2
+        a = mc.softmax(z) if last and cost == "ce" else getattr(mc, activation)(z)
+        params += [W, b]
+    C = -mc.sum(y * mc.log(a)) if cost == "ce" else mc.sum((a - y) ** 2) / 2
+    return C, params
+
+
+def network_values(C, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = dict(zip(mc.dims("d0 d1 d2 B"), (4, 5, 3, 6), strict=True))
+    values = sample_values(C, rng, sizes=sizes)
+    for name in ("y", "Y"):
+        if name in values:  # a probability vector per column for the cross-entropy
+            values[name] = np.abs(values[name]) / np.abs(values[name]).sum(axis=0)
+    return values
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("activation", "cost", "batch"),
+    [("sigmoid", "quadratic", None), ("relu", "ce", None), ("tanh", "ce", "B"),
+     ("sigmoid", "quadratic", "B")],
+)  # fmt: skip
+def test_network_gradients_equal_numpy(backend, activation, cost, batch) -> None:
+    C, params = network(activation, cost, batch=batch)
+    values = network_values(C)
+    assert_same_results(C, params, values, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hessians_equal_numpy(backend) -> None:
+    n, m = mc.dims("n m")
+    x, A, b = mc.vector("x", n), mc.matrix("A", m, n), mc.vector("b", m)
+    rng = np.random.default_rng(3)
+    values = {"x": rng.normal(size=(4, 1)), "A": rng.normal(size=(6, 4)),
+              "b": rng.normal(size=(6, 1))}  # fmt: skip
+    for f in (
+        mc.logsumexp(A @ x + b),
+        mc.sum(mc.softplus(A @ x)) + mc.norm(x) ** 2 / 2,  # logistic regression, regularised
+        mc.sum(mc.sigmoid(A @ x) ** 2),
+    ):
+        assert_same_results(f, [x], values, backend, hessian=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_every_operation_equals_numpy(backend, spec) -> None:
+    """Every operation of the catalogue of specs, its value and its gradients."""
+    f = spec.expr if spec.expr.is_scalar else mc.sum(mc.matrix("R", *spec.expr.shape) * spec.expr)
+    rng = np.random.default_rng(5)
+    values = sample_values(f, rng, {**spec.samplers, "R": lambda g, s: g.normal(size=s)})
+    wrt = [mc.variables(f)[v] for v in sorted(mc.variables(spec.expr))]
+    assert_same_results(f, wrt, values, backend, rtol=1e-8)
+    if not spec.expr.is_scalar:  # the value alone, of any shape
+        plain = {k: v for k, v in values.items() if k != "R"}
+        assert_same_results(spec.expr, [], plain, backend, rtol=1e-8)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_catalogue_function_equals_numpy(backend, name) -> None:
+    """Each elementwise function's code for the backend (its numpy template in the
+    library's names, or the entry's torch_code): a missing spelling fails here."""
+    x = mc.vector("x", "n")
+    f = mc.sum(getattr(mc, name)(x) * x)
+    domain = FUNCTIONS[name].domain
+    entries = np.array([[-3.0], [-0.4], [0.7], [2.5], [40.0], [-800.0]])
+    if domain != "real":
+        entries = np.abs(entries) + 0.1
+    assert_same_results(f, [x], {"x": entries}, backend)
+    assert_same_results(getattr(mc, name)(x), [], {"x": entries}, backend)
+
+
+@settings(max_examples=15, deadline=None)
+@given(trees(), st.integers(0, 2**31), st.sampled_from(BACKENDS))
+def test_random_trees_equal_numpy(f, seed, backend) -> None:
+    values = values_for(seed, (2, 3))
+    wrt = sorted(mc.variables(f).values(), key=lambda v: v.name)
+    expected_value, _ = mc.compile(f, wrt=wrt)(**{k: values[k] for k in mc.variables(f)})
+    if not np.isfinite(expected_value):
+        return
+    assert_same_results(f, wrt, {k: values[k] for k in mc.variables(f)}, backend, rtol=1e-8)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradient_against_central_differences_of_the_backend(backend) -> None:
+    """Numbers numpy's code did not produce: the backend's gradient against
+    (f(W + h E) − f(W − h E)) / 2h of the backend's own value."""
+    C, params = network("sigmoid", "quadratic")
+    values = network_values(C, seed=7)
+    fn = mc.compile(C, wrt=params, backend=backend)
+    value_only = mc.compile(C, backend=backend)
+    _, grads = fn(**values)
+    W = values["W0"]
+    numeric = np.zeros_like(W)
+    for index in np.ndindex(W.shape):
+        moved = [W.copy(), W.copy()]
+        moved[0][index] += 1e-6
+        moved[1][index] -= 1e-6
+        up, down = (float(value_only(**{**values, "W0": m})) for m in moved)
+        numeric[index] = (up - down) / 2e-6
+    assert_close(as_numpy(grads[params.index(mc.variables(C)["W0"])]), numeric, rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_stays_float32(backend) -> None:
+    C, params = network("sigmoid", "quadratic", batch="B")
+    values = network_values(C)
+    single = {k: v.astype(np.float32) for k, v in values.items()}
+    value, grads = mc.compile(C, wrt=params, backend=backend)(**single)
+    expected_value, expected = mc.compile(C, wrt=params)(**values)
+    for g, e in zip(grads, expected, strict=True):
+        assert as_numpy(g).dtype == np.float32
+        assert_close(as_numpy(g), e, rtol=1e-4)
+    assert as_numpy(value).dtype == np.float32
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_arguments_are_checked(backend) -> None:
+    n, m = mc.dims("n m")
+    x, W = mc.vector("x", n), mc.matrix("W", m, n)
+    fn = mc.compile(mc.sum(W @ x), wrt=[W], backend=backend)
+    value, (gW,) = fn(W=np.ones((2, 3)), x=np.ones(3))  # a vector may be 1-D
+    assert float(value) == 6.0 and tuple(gW.shape) == (2, 3)
+    with pytest.raises(mc.EvaluationError, match="missing argument x"):
+        fn(W=np.ones((2, 3)))
+    with pytest.raises(mc.EvaluationError, match="unknown argument z"):
+        fn(W=np.ones((2, 3)), x=np.ones(3), z=1.0)
+    with pytest.raises(mc.ShapeError, match="dimension n is 3 from W but 4 from x"):
+        fn(W=np.ones((2, 3)), x=np.ones(4))
+    with pytest.raises(mc.ShapeError, match=r"W is \(m, n\) but its value has shape \(2, 3, 1\)"):
+        fn(W=np.ones((2, 3, 1)), x=np.ones(3))
+    with pytest.raises(mc.EvaluationError, match="complex"):
+        fn(W=np.ones((2, 3)) * 1j, x=np.ones(3))
+    with pytest.raises(mc.EvaluationError, match="not an array of numbers"):
+        fn(W=[[1, 2], [3]], x=np.ones(3))
+    S = mc.matrix("S", n, n, symmetric=True)
+    sym = mc.compile(mc.trace(S), wrt=[S], backend=backend)
+    with pytest.raises(mc.EvaluationError, match="declared symmetric"):
+        sym(S=np.arange(4.0).reshape(2, 2))
+
+
+def test_unknown_backend_is_refused() -> None:
+    x = mc.vector("x", 3)
+    with pytest.raises(mc.EvaluationError, match="unknown backend 'tensorflow'.*'jax', 'torch'"):
+        mc.compile(mc.sum(x), wrt=[x], backend="tensorflow")
+
+
+def test_jax_without_64_bit_mode_refuses_float64_rather_than_rounding() -> None:
+    x = mc.vector("x", 3)
+    fn = mc.compile(mc.sum(mc.exp(x)), wrt=[x], backend="jax")
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(mc.EvaluationError, match="64-bit mode is off"):
+            fn(x=np.ones(3))
+        value, (g,) = fn(x=np.ones(3, dtype=np.float32))  # float32 is what JAX computes
+        assert g.dtype == np.float32 and abs(float(value) - 3 * np.e) < 1e-5
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+def test_jax_arrays_stay_on_device_and_the_kernel_composes_with_jit() -> None:
+    C, params = network("sigmoid", "quadratic", batch="B")
+    values = network_values(C)
+    fn = mc.compile(C, wrt=params, backend="jax")
+    on_device = {k: jax.numpy.asarray(v) for k, v in values.items()}
+    value, grads = fn(**on_device)
+    assert all(isinstance(g, jax.Array) for g in grads) and value.shape == ()
+    # the bare kernel inside the caller's own jit (a training step)
+    arrays = [on_device[name] for name in fn.arguments]
+    step = jax.jit(lambda *a: fn.kernel(*a)[1])
+    assert_close(np.asarray(step(*arrays)), np.asarray(grads[0]), rtol=1e-12)
+    assert "jax.numpy" in fn.source and "numpy.ufunc" not in fn.source
+
+
+def test_torch_records_no_graph_and_never_returns_an_argument() -> None:
+    x = mc.vector("x", "n")
+    t = torch.tensor([[1.0], [2.0]], dtype=torch.float64, requires_grad=True)
+    value, (g,) = mc.compile(mc.sum(x**2) / 2, wrt=[x], backend="torch")(x=t)
+    assert not g.requires_grad and torch.equal(g, t.detach())
+    out = mc.compile(x, backend="torch")(x=t)
+    assert out.data_ptr() != t.data_ptr()  # a copy: writing to it leaves x as it was
+
+
+def test_import_matcalc_loads_neither_library() -> None:
+    code = (
+        "import sys, numpy, matcalc as mc\n"
+        "x = mc.vector('x', 3)\n"
+        "mc.compile(mc.sum(mc.exp(x)), wrt=[x])(x=numpy.ones(3))\n"
+        "print(json.dumps(['jax' in sys.modules, 'torch' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True,
+                         text=True, check=True, cwd=ROOT)  # fmt: skip
+    assert json.loads(out.stdout) == [False, False]
+
+
+def test_jax_data_parallel_over_two_devices() -> None:
+    """README's recipe: the batch's columns sharded over devices (two CPU devices here),
+    the parameters replicated; JAX's sharding sums the per-device gradients."""
+    script = textwrap.dedent(
+        """
+        import json, jax, numpy as np
+        jax.config.update("jax_enable_x64", True)
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+        import matcalc as mc
+
+        d0, d1, d2, B = mc.dims("d0 d1 d2 B")
+        X, Y = mc.matrix("X", d0, B), mc.matrix("Y", d2, B)
+        W1, b1 = mc.matrix("W1", d1, d0), mc.vector("b1", d1)
+        W2, b2 = mc.matrix("W2", d2, d1), mc.vector("b2", d2)
+        A1 = mc.sigmoid(W1 @ X + b1 @ mc.ones(1, B))
+        C = mc.sum((mc.sigmoid(W2 @ A1 + b2 @ mc.ones(1, B)) - Y) ** 2) / 2
+        params = [W1, b1, W2, b2]
+        rng = np.random.default_rng(0)
+        values = {"X": rng.normal(size=(6, 8)), "Y": rng.uniform(size=(3, 8)),
+                  "W1": rng.normal(size=(5, 6)), "b1": rng.normal(size=(5, 1)),
+                  "W2": rng.normal(size=(3, 5)), "b2": rng.normal(size=(3, 1))}
+
+        mesh = Mesh(jax.devices(), ("batch",))
+        columns = NamedSharding(mesh, P(None, "batch"))  # samples are columns
+        replicated = NamedSharding(mesh, P())
+        placed = {k: jax.device_put(v, columns if k in "XY" else replicated)
+                  for k, v in values.items()}
+        fn = mc.compile(C, wrt=params, backend="jax")
+        value, grads = fn(**placed)
+        expected_value, expected = mc.compile(C, wrt=params)(**values)
+        print(json.dumps({
+            "devices": len(jax.devices()),
+            "sharded": len(placed["X"].addressable_shards),
+            "value": abs(float(value) - expected_value),
+            "grads": max(float(np.max(np.abs(np.asarray(g) - e)))
+                         for g, e in zip(grads, expected)),
+        }))
+        """
+    )
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "JAX_PLATFORMS": "cpu"}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, cwd=ROOT, check=True)  # fmt: skip
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["devices"] == 2 and report["sharded"] == 2
+    assert report["value"] < 1e-12 and report["grads"] < 1e-12
