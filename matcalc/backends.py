@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from . import codegen
 from . import expr as E
 from . import lowering as L
 from .dims import format_shape
 from .errors import EvaluationError, ShapeError
 from .evaluator import bind_dims, fit_array
+from .planning import KERNEL, define, plan
 
 
 # -- the backends ----------
@@ -98,14 +98,14 @@ def generate(
     printer = backend.printer_class()({"fully_qualified_modules": True, "inline": True})
     parameters = [str(lowering.symbols[name]) for name in lowering.names]
     dims = [f"{symbol} = {printer.doprint(value)}" for symbol, value in lowering.dim_lines]
-    body = codegen.plan(lines, lowered, lowering, printer, False)  # type: ignore[arg-type]
+    body = plan(lines, lowered, lowering, printer, False)
     source_lines = [
-        f"def {codegen.KERNEL}({', '.join(parameters)}):",
+        f"def {KERNEL}({', '.join(parameters)}):",
         *(f"    {line}" for line in dims + body.statements),
         f"    return [{', '.join(body.returns)}]",
     ]
     source = "\n".join(source_lines) + "\n"
-    return codegen._define(source, codegen.KERNEL, namespace), source, lowering
+    return define(source, KERNEL, namespace), source, lowering
 
 
 # -- the compiled function ----------

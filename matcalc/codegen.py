@@ -1,24 +1,20 @@
 """Numeric code: ``mc.compile(f)``, ``mc.compile(f, wrt=[...])``, ``hessian=True``.
 
 The expressions are lowered to sympy (``lowering``: one assignment per node,
-printed by a sympy NumPy printer that knows every node), and this module
-writes the function around them:
+printed by a sympy NumPy printer that knows every node), planned
+(``planning``: which array each line overwrites, which dead name it reuses),
+and this module writes the function around them:
 
 * the common subexpressions are the expression DAG's shared nodes (interning
   makes them the same object), so the forward pass's z and σ(z) are computed
   once and reused by the backward pass (and by the Hessian);
-* an intermediate whose last use is a line computed entry by entry is
-  overwritten by that line (``t += b``, ``numpy.exp(t, out=t)``): numpy
-  allocates one array where the naive code allocates one per line, as
-  careful hand-written code does;
-* a name whose value is dead is reused, so numpy frees each array after its
-  last use;
 * ``fn.into(out, **values)`` writes the results into the caller's arrays,
   so a training loop can reuse them from call to call;
 * the arguments of ``fn(**values)`` are checked by generated code (names,
   types, dtypes and sizes in a handful of comparisons, microseconds); any
   value the fast check does not accept as it is goes the careful way
-  (conversion, or an error naming the argument).
+  (conversion, or an error naming the argument);
+* ``backend="jax"`` or ``"torch"`` hands the same results to ``backends``.
 
 Every node is a line of its own (leaves, views and diag(v) excepted), so no
 line nests deeper than one node's code whatever the expression's depth, and
@@ -30,19 +26,14 @@ string literal.
 
 from __future__ import annotations
 
-import builtins
 import importlib
-import itertools
-import linecache
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache
-from types import ModuleType
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import sympy
 
+from . import backends as B
 from . import expr as E
 from . import lowering as L
 from . import simplifier as s
@@ -54,7 +45,6 @@ from .evaluator import bind_dims, fit_array
 from .lowering import (
     DIMENSION_PREFIX,
     OPS,
-    TEMPORARY_PREFIX,
     VARIABLE_PREFIX,
     Lines,
     Lowering,
@@ -62,6 +52,7 @@ from .lowering import (
     lower,
     lower_node,
 )
+from .planning import KERNEL, OUT_PREFIX, define, plan
 
 __all__ = [
     "CompiledFunction", "MatcalcNumPyPrinter", "OPS", "compile", "lower", "lower_node",
@@ -74,194 +65,7 @@ MODULES: dict[str, Callable[[], Any]] = {
     "numpy": lambda: np, "numpy.linalg": lambda: np.linalg, "scipy.special": L.special,
     "matcalc.lowering": lambda: L,
 }  # fmt: skip
-OUT_PREFIX = "_o"  # the into kernel's result arrays: _o0, _o1, …
 FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-
-
-# -- planning: which array each line writes ----------
-@dataclass
-class Plan:
-    """The statements of one generated function and the names it returns."""
-
-    statements: list[str] = field(default_factory=list)
-    returns: list[str] = field(default_factory=list)
-    in_place: int = 0  # lines that overwrote a dying operand
-
-
-def _temporaries(value: sympy.Basic, temporaries: set[sympy.Basic]) -> set[sympy.Basic]:
-    """The temporaries value reads."""
-    return value.free_symbols & temporaries
-
-
-@cache
-def _storage_symbol(name: str) -> sympy.Symbol:
-    """The symbol printed as a storage name (_t0, _o1, …): a few dozen names, each
-    renaming many lines."""
-    return sympy.Symbol(name)
-
-
-def _named(
-    value: sympy.Basic,
-    storage: Mapping[sympy.Basic, str],
-    temporaries: set,
-    uses: set[sympy.Basic] | None = None,
-) -> Any:
-    """value with its operands renamed to the names that hold them (uses: the
-    temporaries value reads, when the caller has them)."""
-    if uses is None:
-        uses = _temporaries(value, temporaries)
-    if not uses:  # nothing to rename: value as it is (xreplace would return it too)
-        return value
-    return value.xreplace({t: _storage_symbol(storage[t]) for t in uses})
-
-
-def plan(
-    lines: Lines,
-    outputs: list[sympy.Basic],
-    lowering: Lowering,
-    printer: MatcalcNumPyPrinter,
-    into: bool,
-) -> Plan:
-    """The statements computing lines (single assignments, in order) and the outputs.
-
-    Memory is tracked per buffer: a fresh result owns one; a transpose or a
-    broadcast is a view of its operand's.  A line computed entry by entry writes
-    into an operand's buffer when nothing reads that buffer afterwards (every
-    value living in it dies at this line), the buffer is ours (never an
-    argument's), the operand is writable (not a broadcast or a diagonal) and has
-    the line's shape, and no other operand reads the buffer.  With ``into`` the
-    lines computing results write into _o0, _o1, … instead."""
-    temporaries = {symbol for symbol, _ in lines}
-    end = len(lines)
-    last_use: dict[sympy.Basic, int] = {symbol: -1 for symbol in temporaries}
-    uses = [_temporaries(value, temporaries) for _, value in lines]  # once per line
-    for index, used_here in enumerate(uses):
-        for used in used_here:
-            last_use[used] = index
-    for value in outputs:
-        for used in _temporaries(value, temporaries):
-            last_use[used] = end
-    # the first result each line's value is (an into kernel writes it straight there)
-    result_index: dict[sympy.Basic, int] = {}
-    for k, value in enumerate(outputs):
-        if value in temporaries:
-            result_index.setdefault(value, k)
-
-    buffer: dict[sympy.Basic, object] = {a: ("argument", a) for a in lowering.symbols.values()}
-    writable: dict[sympy.Basic, bool] = {}  # a value the code may overwrite in its buffer
-    # buffer → the last line reading a value living in it (the buffer is dead after it)
-    busy_until: dict[object, int] = {}
-    storage: dict[sympy.Basic, str] = {}  # value → the name holding it
-    numbers = itertools.count()
-    free: list[str] = []
-    dying: dict[int, list[str]] = {}
-    result = Plan()
-    for index, (symbol, value) in enumerate(lines):
-        kind = type(value).__name__
-        released = dying.pop(index, [])  # names last read by this line are free after it
-        named = _named(value, storage, temporaries, uses[index])
-        statement: str | None = None
-        if kind in L.VIEWS or kind in L.READ_ONLY_VIEWS:
-            source = next((a for a in value.args if a in buffer), None)
-            home = buffer[source] if source is not None else ("fresh", symbol)
-            # a view of a read-only view (the transpose of a diagonal) is read-only too
-            writable[symbol] = (
-                kind in L.VIEWS
-                and home[0] == "fresh"  # type: ignore[index]
-                and (source is None or source not in writable or writable[source])
-            )
-        else:
-            home = ("fresh", symbol)
-            writable[symbol] = lowering.is_array(value) and kind not in L.CONSTANTS
-        if into and symbol in result_index:
-            target = f"{OUT_PREFIX}{result_index[symbol]}"
-            statement = printer.into(named, target)
-            if statement is None:
-                copyto = printer._module_format("numpy.copyto")
-                statement = f"{copyto}({target}, {printer.doprint(named)})"
-            home, writable[symbol] = ("result", target), False
-        elif L.elementwise(value):
-            for operand in (a for a in value.args if a in temporaries):
-                place = buffer[operand]
-                if (
-                    writable[operand]
-                    and lowering.shapes[operand] == lowering.shapes[symbol]
-                    and busy_until[place] <= index
-                    and not any(
-                        buffer.get(t) == place
-                        for a in value.args
-                        if a != operand
-                        for t in _temporaries(a, temporaries)
-                    )
-                ):
-                    statement = printer.into(named, storage[operand])
-                    if statement is not None:
-                        target, home = storage[operand], place
-                        released.remove(target)  # it holds this line's value now
-                        result.in_place += 1
-                        break
-        free.extend(released)
-        if statement is None:
-            target = free.pop() if free else f"{TEMPORARY_PREFIX}{next(numbers)}"
-            statement = f"{target} = {printer.doprint(named)}"
-        result.statements.append(statement)
-        storage[symbol] = target
-        buffer[symbol] = home
-        busy_until[home] = max(busy_until.get(home, -1), last_use[symbol])
-        if not target.startswith(OUT_PREFIX):
-            dying.setdefault(max(last_use[symbol], index), []).append(target)
-    result.returns = _returns(outputs, storage, temporaries, buffer, writable, lowering,
-                              printer, into, result.statements)  # fmt: skip
-    return result
-
-
-def _returns(
-    outputs: list[sympy.Basic],
-    storage: Mapping[sympy.Basic, str],
-    temporaries: set[sympy.Basic],
-    buffer: Mapping[sympy.Basic, object],
-    writable: Mapping[sympy.Basic, bool],
-    lowering: Lowering,
-    printer: MatcalcNumPyPrinter,
-    into: bool,
-    statements: list[str],
-) -> list[str]:
-    """The returned expressions.  A result is never the caller's array or a view of
-    it, never a read-only broadcast, never an array another result is: such results
-    are copies.  An into kernel copies whatever it did not compute in place."""
-    arguments = set(lowering.symbols.values())
-    texts, returned = [], set()
-    for k, value in enumerate(outputs):
-        named = _named(value, storage, temporaries)
-        if into:
-            target = f"{OUT_PREFIX}{k}"
-            if value not in temporaries or storage[value] != target:
-                copyto = printer._module_format("numpy.copyto")
-                statements.append(f"{copyto}({target}, {printer.doprint(named)})")
-            texts.append(target)
-            continue
-        if value in temporaries:
-            place = buffer[value]
-            own = writable[value] and place not in returned and place[0] == "fresh"  # type: ignore[index]
-            returned.add(place)
-        else:  # an argument, its transpose, or a constant array made here
-            view = type(value).__name__ in L.VIEWS and value.args[0] in arguments
-            own = value not in arguments and not view
-        texts.append(printer.doprint(named if own else OPS["mc_copy"](named)))
-    return texts
-
-
-# -- the source ----------
-_SOURCES = itertools.count()
-
-
-def _define(source: str, name: str, namespace: dict[str, Any]) -> Callable:
-    """exec the source of one def in namespace; linecache holds it, so tracebacks and
-    ``inspect.getsource`` show the generated lines."""
-    filename = f"<matcalc-generated-{next(_SOURCES)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
-    return namespace[name]
 
 
 def _namespace(printer: MatcalcNumPyPrinter) -> dict[str, Any]:
@@ -271,11 +75,6 @@ def _namespace(printer: MatcalcNumPyPrinter) -> dict[str, Any]:
         for name in names:
             namespace[name] = getattr(MODULES[module](), name)
     return namespace
-
-
-# the def's name, as sympy's lambdify named it when it wrote these functions (the demo,
-# the README and the notebooks show it)
-KERNEL = "_lambdifygenerated"
 
 
 def _generate(
@@ -308,7 +107,7 @@ def _generate(
     if qualified:
         namespace.update({"numpy": np, "scipy": importlib.import_module("scipy")})
         L.special()  # the script's scipy.special.expit
-    function = _define(source, KERNEL, namespace)
+    function = define(source, KERNEL, namespace)
     return function, source, lowering
 
 
@@ -451,17 +250,15 @@ class CompiledFunction:
         # a declared property (symmetric, probability) is checked on the value: careful path
         careful = any(var.symmetric or var.probability for var in ordered)
         self._fast = (
-            (lambda values: None)
-            if careful
-            else _define(_check_source(ordered), "_fast", namespace)
+            (lambda values: None) if careful else define(_check_source(ordered), "_fast", namespace)
         )
-        self._out_ok = _define(_out_check_source(self._result_dims), "_out_ok", namespace)
+        self._out_ok = define(_out_check_source(self._result_dims), "_out_ok", namespace)
         namespace.update({"_kernel": raw, "_slow": self._slow})
         grads = len(self.wrt)
         self._call = (
             self._slow
             if careful
-            else _define(_call_source(ordered, self.scalar, grads, hessian), "_call", namespace)
+            else define(_call_source(ordered, self.scalar, grads, hessian), "_call", namespace)
         )
 
     def __call__(self, /, **values: Any):
@@ -620,15 +417,25 @@ def _refuse_complex(name: str, value: Any) -> None:
         )
 
 
-def backends() -> ModuleType:
-    """matcalc.backends, imported by the first compile for JAX or PyTorch (it imports
-    this module, and sympy's PyTorch printer imports torch)."""
-    return importlib.import_module(f"{__package__}.backends")
-
-
+@overload
 def compile(  # noqa: A001 - mc.compile, as API.md names it
+    f: object,
+    wrt: Sequence[E.Variable] = (),
+    *,
+    hessian: bool = False,
+    backend: Literal["numpy"] = "numpy",
+) -> CompiledFunction: ...
+@overload
+def compile(  # noqa: A001
+    f: object,
+    wrt: Sequence[E.Variable] = (),
+    *,
+    hessian: bool = False,
+    backend: Literal["jax", "torch"],
+) -> B.BackendFunction: ...
+def compile(  # noqa: A001
     f: object, wrt: Sequence[E.Variable] = (), *, hessian: bool = False, backend: str = "numpy"
-) -> Any:
+) -> CompiledFunction | B.BackendFunction:
     """Generated numpy code for f and, with wrt, its gradients; with ``hessian=True``
     (one vector variable in wrt) also ∂²f/∂x∂xᵀ, all sharing one forward pass.
 
@@ -636,7 +443,7 @@ def compile(  # noqa: A001 - mc.compile, as API.md names it
     ``(value, grads)`` with it and ``(value, grads, hessian)`` with ``hessian=True``.
     ``backend="jax"`` or ``"torch"`` prints the same code for that library
     (``backends.BackendFunction``); numpy's is a ``CompiledFunction``."""
-    library = None if backend == "numpy" else backends().backend_named(backend)
+    library = B.backend_named(backend)
     f = E.as_expr(f, "compile")
     wrt = [check_variable("compile", v) for v in wrt]
     if wrt and not f.is_scalar:
@@ -657,7 +464,7 @@ def compile(  # noqa: A001 - mc.compile, as API.md names it
     if hessian:
         results.append(hessian_of(f, wrt[0]))
     if library is not None:
-        return backends().compile_for(library, f, wrt, results, variables, hessian)
+        return B.compile_for(library, f, wrt, results, variables, hessian)
     lowered = lower(results, variables)
     function, source, lowering = _generate(results, variables, qualified=False, lowered=lowered)
     internal = {name: str(symbol) for name, symbol in lowering.symbols.items()}

@@ -1,0 +1,225 @@
+"""Planning generated code: which array each line writes, and defining the function.
+
+The lowering (``lowering.lower``) gives single assignments in order; ``plan``
+turns them into statements, deciding for each line which name holds its value:
+
+* an intermediate whose last use is a line computed entry by entry is
+  overwritten by that line (``t += b``, ``numpy.exp(t, out=t)``) when the
+  printer can write into an array (numpy's can; JAX's arrays are immutable), so
+  numpy allocates one array where the naive code allocates one per line, as
+  careful hand-written code does;
+* a name whose value is dead is reused, so each array is freed after its last use;
+* with ``into``, the lines computing results write into the caller's arrays.
+
+``define`` executes one generated def and keeps its source for tracebacks.
+Both numpy's code (``codegen``) and the other libraries' (``backends``) are
+planned and defined here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import linecache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import sympy
+
+from . import lowering as L
+from .lowering import OPS, TEMPORARY_PREFIX, ArrayOpsPrinter, Lines, Lowering
+
+OUT_PREFIX = "_o"  # the into kernel's result arrays: _o0, _o1, …
+
+
+# the def's name, as sympy's lambdify named it when it wrote these functions (the demo,
+# the README and the notebooks show it)
+KERNEL = "_lambdifygenerated"
+
+
+# -- planning: which array each line writes ----------
+@dataclass
+class Plan:
+    """The statements of one generated function and the names it returns."""
+
+    statements: list[str] = field(default_factory=list)
+    returns: list[str] = field(default_factory=list)
+    in_place: int = 0  # lines that overwrote a dying operand
+
+
+def _temporaries(value: sympy.Basic, temporaries: set[sympy.Basic]) -> set[sympy.Basic]:
+    """The temporaries value reads."""
+    return value.free_symbols & temporaries
+
+
+@cache
+def _storage_symbol(name: str) -> sympy.Symbol:
+    """The symbol printed as a storage name (_t0, _o1, …): a few dozen names, each
+    renaming many lines."""
+    return sympy.Symbol(name)
+
+
+def _named(
+    value: sympy.Basic,
+    storage: Mapping[sympy.Basic, str],
+    temporaries: set,
+    uses: set[sympy.Basic] | None = None,
+) -> Any:
+    """value with its operands renamed to the names that hold them (uses: the
+    temporaries value reads, when the caller has them)."""
+    if uses is None:
+        uses = _temporaries(value, temporaries)
+    if not uses:  # nothing to rename: value as it is (xreplace would return it too)
+        return value
+    return value.xreplace({t: _storage_symbol(storage[t]) for t in uses})
+
+
+def plan(
+    lines: Lines,
+    outputs: list[sympy.Basic],
+    lowering: Lowering,
+    printer: ArrayOpsPrinter,
+    into: bool,
+) -> Plan:
+    """The statements computing lines (single assignments, in order) and the outputs.
+
+    Memory is tracked per buffer: a fresh result owns one; a transpose or a
+    broadcast is a view of its operand's.  A line computed entry by entry writes
+    into an operand's buffer when nothing reads that buffer afterwards (every
+    value living in it dies at this line), the buffer is ours (never an
+    argument's), the operand is writable (not a broadcast or a diagonal) and has
+    the line's shape, and no other operand reads the buffer.  With ``into`` the
+    lines computing results write into _o0, _o1, … instead."""
+    temporaries = {symbol for symbol, _ in lines}
+    end = len(lines)
+    last_use: dict[sympy.Basic, int] = {symbol: -1 for symbol in temporaries}
+    uses = [_temporaries(value, temporaries) for _, value in lines]  # once per line
+    for index, used_here in enumerate(uses):
+        for used in used_here:
+            last_use[used] = index
+    for value in outputs:
+        for used in _temporaries(value, temporaries):
+            last_use[used] = end
+    # the first result each line's value is (an into kernel writes it straight there)
+    result_index: dict[sympy.Basic, int] = {}
+    for k, value in enumerate(outputs):
+        if value in temporaries:
+            result_index.setdefault(value, k)
+
+    buffer: dict[sympy.Basic, object] = {a: ("argument", a) for a in lowering.symbols.values()}
+    writable: dict[sympy.Basic, bool] = {}  # a value the code may overwrite in its buffer
+    # buffer → the last line reading a value living in it (the buffer is dead after it)
+    busy_until: dict[object, int] = {}
+    storage: dict[sympy.Basic, str] = {}  # value → the name holding it
+    numbers = itertools.count()
+    free: list[str] = []
+    dying: dict[int, list[str]] = {}
+    result = Plan()
+    for index, (symbol, value) in enumerate(lines):
+        kind = type(value).__name__
+        released = dying.pop(index, [])  # names last read by this line are free after it
+        named = _named(value, storage, temporaries, uses[index])
+        statement: str | None = None
+        if kind in L.VIEWS or kind in L.READ_ONLY_VIEWS:
+            source = next((a for a in value.args if a in buffer), None)
+            home = buffer[source] if source is not None else ("fresh", symbol)
+            # a view of a read-only view (the transpose of a diagonal) is read-only too
+            writable[symbol] = (
+                kind in L.VIEWS
+                and home[0] == "fresh"  # type: ignore[index]
+                and (source is None or source not in writable or writable[source])
+            )
+        else:
+            home = ("fresh", symbol)
+            writable[symbol] = lowering.is_array(value) and kind not in L.CONSTANTS
+        if into and symbol in result_index:
+            target = f"{OUT_PREFIX}{result_index[symbol]}"
+            statement = printer.into(named, target)
+            if statement is None:
+                copyto = printer._module_format("numpy.copyto")
+                statement = f"{copyto}({target}, {printer.doprint(named)})"
+            home, writable[symbol] = ("result", target), False
+        elif L.elementwise(value):
+            for operand in (a for a in value.args if a in temporaries):
+                place = buffer[operand]
+                if (
+                    writable[operand]
+                    and lowering.shapes[operand] == lowering.shapes[symbol]
+                    and busy_until[place] <= index
+                    and not any(
+                        buffer.get(t) == place
+                        for a in value.args
+                        if a != operand
+                        for t in _temporaries(a, temporaries)
+                    )
+                ):
+                    statement = printer.into(named, storage[operand])
+                    if statement is not None:
+                        target, home = storage[operand], place
+                        released.remove(target)  # it holds this line's value now
+                        result.in_place += 1
+                        break
+        free.extend(released)
+        if statement is None:
+            target = free.pop() if free else f"{TEMPORARY_PREFIX}{next(numbers)}"
+            statement = f"{target} = {printer.doprint(named)}"
+        result.statements.append(statement)
+        storage[symbol] = target
+        buffer[symbol] = home
+        busy_until[home] = max(busy_until.get(home, -1), last_use[symbol])
+        if not target.startswith(OUT_PREFIX):
+            dying.setdefault(max(last_use[symbol], index), []).append(target)
+    result.returns = _returns(outputs, storage, temporaries, buffer, writable, lowering,
+                              printer, into, result.statements)  # fmt: skip
+    return result
+
+
+def _returns(
+    outputs: list[sympy.Basic],
+    storage: Mapping[sympy.Basic, str],
+    temporaries: set[sympy.Basic],
+    buffer: Mapping[sympy.Basic, object],
+    writable: Mapping[sympy.Basic, bool],
+    lowering: Lowering,
+    printer: ArrayOpsPrinter,
+    into: bool,
+    statements: list[str],
+) -> list[str]:
+    """The returned expressions.  A result is never the caller's array or a view of
+    it, never a read-only broadcast, never an array another result is: such results
+    are copies.  An into kernel copies whatever it did not compute in place."""
+    arguments = set(lowering.symbols.values())
+    texts, returned = [], set()
+    for k, value in enumerate(outputs):
+        named = _named(value, storage, temporaries)
+        if into:
+            target = f"{OUT_PREFIX}{k}"
+            if value not in temporaries or storage[value] != target:
+                copyto = printer._module_format("numpy.copyto")
+                statements.append(f"{copyto}({target}, {printer.doprint(named)})")
+            texts.append(target)
+            continue
+        if value in temporaries:
+            place = buffer[value]
+            own = writable[value] and place not in returned and place[0] == "fresh"  # type: ignore[index]
+            returned.add(place)
+        else:  # an argument, its transpose, or a constant array made here
+            view = type(value).__name__ in L.VIEWS and value.args[0] in arguments
+            own = value not in arguments and not view
+        texts.append(printer.doprint(named if own else OPS["mc_copy"](named)))
+    return texts
+
+
+# -- the source ----------
+_SOURCES = itertools.count()
+
+
+def define(source: str, name: str, namespace: dict[str, Any]) -> Callable:
+    """exec the source of one def in namespace; linecache holds it, so tracebacks and
+    ``inspect.getsource`` show the generated lines."""
+    filename = f"<matcalc-generated-{next(_SOURCES)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace[name]
