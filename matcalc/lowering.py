@@ -646,7 +646,7 @@ def _log_sigmoid(node: E.Apply, lowering: Lowering) -> sympy.Basic | None:
 
 def nonnegative(node: E.Expr) -> bool:
     """Whether every entry of node is ≥ 0 (or NaN) whatever its arguments, in floating
-    point too: σ(t) and 1 − σ(t) lie in [0, 1], products, sums and quotients of such
+    point too: σ(t), 1 − σ(t) and softmax(t) lie in [0, 1], products, sums and quotients of such
     entries, even powers, e^t, softplus, |t|, √t, relu and step.  Conservative: False
     when unsure."""
     stack, seen = [node], set()
@@ -671,7 +671,9 @@ def nonnegative(node: E.Expr) -> bool:
             even = isinstance(b, E.Const) and b.value.is_integer and b.value.is_even
             if not even:
                 return False
-        elif isinstance(item, E.Mul | E.Add | E.Div | E.Softmax):
+        elif isinstance(item, E.Softmax):
+            continue  # e^{aᵢ − max} / Σⱼ e^{aⱼ − max} ∈ [0, 1] whatever a is
+        elif isinstance(item, E.Mul | E.Add | E.Div):
             stack.extend(item.args)
         else:
             return False

@@ -424,8 +424,8 @@ def _matmul_rule(node: E.Expr, args: list[Value]) -> Value | None:
         if a.cols == 1 and _big(node.shape):
             return Structured(node.shape, (Outer(a, b),), node.with_args(a, b))
         return None
-    left = _full(_terms(a), node.a.shape)
-    right = _full(_terms(b), node.b.shape)
+    left = _full(_terms(a), a.shape)
+    right = _full(_terms(b), b.shape)
     return _normal(node.shape, [_product(x, y) for x in left for y in right])
 
 

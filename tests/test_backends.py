@@ -25,11 +25,12 @@ from operation_specs import SPECS
 from random_trees import trees, values_for
 
 import matcalc as mc
+from matcalc.backends import BACKENDS, Backend, compile_for
 from matcalc.functions import FUNCTIONS
 
 jax.config.update("jax_enable_x64", True)  # float64 compared with numpy's float64
 
-BACKENDS = ("jax", "torch")
+LIBRARIES = ("jax", "torch")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -86,7 +87,7 @@ def network_values(C, seed=0):
     return values
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 @pytest.mark.parametrize(
     ("activation", "cost", "batch"),
     [("sigmoid", "quadratic", None), ("relu", "ce", None), ("tanh", "ce", "B"),
@@ -98,7 +99,7 @@ def test_network_gradients_equal_numpy(backend, activation, cost, batch) -> None
     assert_same_results(C, params, values, backend)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 def test_hessians_equal_numpy(backend) -> None:
     n, m = mc.dims("n m")
     x, A, b = mc.vector("x", n), mc.matrix("A", m, n), mc.vector("b", m)
@@ -113,7 +114,7 @@ def test_hessians_equal_numpy(backend) -> None:
         assert_same_results(f, [x], values, backend, hessian=True)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_every_operation_equals_numpy(backend, spec) -> None:
     """Every operation of the catalogue of specs, its value and its gradients."""
@@ -127,7 +128,7 @@ def test_every_operation_equals_numpy(backend, spec) -> None:
         assert_same_results(spec.expr, [], plain, backend, rtol=1e-8)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_catalogue_function_equals_numpy(backend, name) -> None:
     """Each elementwise function's code for the backend (its numpy template in the
@@ -143,7 +144,7 @@ def test_every_catalogue_function_equals_numpy(backend, name) -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(trees(), st.integers(0, 2**31), st.sampled_from(BACKENDS))
+@given(trees(), st.integers(0, 2**31), st.sampled_from(LIBRARIES))
 def test_random_trees_equal_numpy(f, seed, backend) -> None:
     values = values_for(seed, (2, 3))
     wrt = sorted(mc.variables(f).values(), key=lambda v: v.name)
@@ -153,7 +154,7 @@ def test_random_trees_equal_numpy(f, seed, backend) -> None:
     assert_same_results(f, wrt, {k: values[k] for k in mc.variables(f)}, backend, rtol=1e-8)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 def test_gradient_against_central_differences_of_the_backend(backend) -> None:
     """Numbers numpy's code did not produce: the backend's gradient against
     (f(W + h E) − f(W − h E)) / 2h of the backend's own value."""
@@ -173,7 +174,7 @@ def test_gradient_against_central_differences_of_the_backend(backend) -> None:
     assert_close(as_numpy(grads[params.index(mc.variables(C)["W0"])]), numeric, rtol=1e-6)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 def test_float32_stays_float32(backend) -> None:
     C, params = network("sigmoid", "quadratic", batch="B")
     values = network_values(C)
@@ -186,7 +187,7 @@ def test_float32_stays_float32(backend) -> None:
     assert as_numpy(value).dtype == np.float32
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", LIBRARIES)
 def test_arguments_are_checked(backend) -> None:
     n, m = mc.dims("n m")
     x, W = mc.vector("x", n), mc.matrix("W", m, n)
@@ -301,3 +302,10 @@ def test_readme_data_parallel_recipe_on_two_devices() -> None:
     report = json.loads(lines[-1])
     assert report["devices"] == 2 and report["shards"] == 2 and report["grad_shards"] == 2
     assert report["value"] < 1e-5 and report["grads"] < 1e-4  # float32 against float64
+
+
+def test_a_missing_library_names_the_extra_that_installs_it() -> None:
+    absent = Backend("jax", ("matcalc_no_such_library",), BACKENDS["jax"].printer)
+    x = mc.vector("x", 3)
+    with pytest.raises(mc.EvaluationError, match=r"pip install 'matcalc-chainrule\[jax\]'"):
+        compile_for(absent, mc.sum(x), [x], [mc.sum(x), mc.grad(mc.sum(x), x)], {"x": x}, False)
