@@ -38,7 +38,7 @@ from . import lowering as L
 from .dims import format_shape
 from .errors import EvaluationError, ShapeError
 from .evaluator import bind_dims, fit_array
-from .planning import KERNEL, define, plan
+from .planning import KERNEL, check_source, define, plan
 
 
 # -- the backends ----------
@@ -149,16 +149,41 @@ class BackendFunction:
         self.results = list(results)
         self.hessian = hessian
         self.scalar = f.is_scalar
-        self._library = backend.load()[backend.imports[0]]
+        library = self._library = backend.load()[backend.imports[0]]
         if backend.name == "jax":
-            self.raw = self._library.jit(kernel)
-            self._call = self._library.jit(lambda *arrays: self._package(kernel(*arrays)))
+            self.raw = library.jit(kernel)
+            packed = library.jit(lambda *arrays: self._package(kernel(*arrays)))
+            native = type(library.numpy.zeros((1, 1)))
+            float64, float32 = np.dtype(np.float64), np.dtype(np.float32)
         else:
             self.raw = kernel
-            self._call = self._torch_call
+            packed = self._torch_call
+            native, float64, float32 = library.Tensor, library.float64, library.float32
+        self._packed = packed
+        # fn(**values): a generated check accepts the library's own 2-D arrays of the
+        # declared shapes and one float dtype in a few comparisons (microseconds; a
+        # Python check per call cost 2–3× a small network's step) and calls the function;
+        # anything else goes the careful way.  A declared property is checked on the
+        # value: always the careful way.
+        ordered = [self.variables[name] for name in names]
+        namespace = {
+            "_names": tuple(names), "_ndarray": native, "_float64": float64,
+            "_float32": float32, "_packed": packed, "_slow": self._slow,
+        }  # fmt: skip
+        careful = any(var.symmetric or var.probability for var in ordered)
+        self._call = (
+            self._slow
+            if careful
+            else define(check_source(ordered, "_call", "_packed({arrays})", "_slow(values)",
+                                     same="device" if backend.name == "torch" else ""),
+                        "_call", namespace)
+        )  # fmt: skip
 
     def __call__(self, /, **values: Any):
-        return self._call(*self.arrays(values))
+        return self._call(values)
+
+    def _slow(self, values: Mapping[str, Any]):
+        return self._packed(*self.arrays(values))
 
     def _torch_call(self, *arrays: Any):
         with self._library.no_grad():
@@ -192,6 +217,14 @@ class BackendFunction:
         except ShapeError as error:
             raise ShapeError(f"compiled function: {error}".replace("evaluate: ", "")) from None
         dtype = self._dtype(list(arrays.values()))
+        if self.backend == "torch":
+            devices = {str(array.device): name for name, array in arrays.items()}
+            if len(devices) > 1:
+                where = ", ".join(f"{name} on {device}" for device, name in devices.items())
+                raise EvaluationError(
+                    f"compiled function: the arguments are on different devices ({where}); "
+                    "move them to one with .to(device)"
+                )
         for name in self.arguments:
             var = self.variables[name]
             if var.symmetric or var.probability:

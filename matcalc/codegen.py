@@ -52,7 +52,7 @@ from .lowering import (
     lower,
     lower_node,
 )
-from .planning import KERNEL, OUT_PREFIX, define, plan
+from .planning import KERNEL, OUT_PREFIX, check_source, define, plan
 
 __all__ = [
     "CompiledFunction", "MatcalcNumPyPrinter", "OPS", "compile", "lower", "lower_node",
@@ -112,41 +112,6 @@ def _generate(
 
 
 # -- the argument check ----------
-def _check_source(
-    variables: list[E.Variable], name: str = "_fast", success: str = "", failure: str = "None"
-) -> str:
-    """A def taking the values dict that accepts it when every value is already a 2-D
-    float64 (or every one float32) ndarray of its declared shape with consistent
-    sizes: then it returns success (by default the arrays in argument order), else
-    failure.  Names are data: _names[i] is the i-th name."""
-    lines = [f"def {name}(values):", "    try:"]
-    for i in range(len(variables)):
-        lines.append(f"        _v{i} = values[_names[{i}]]")
-        lines.append(f"        _r{i}, _c{i} = _v{i}.shape")
-    lines += ["    except Exception:", f"        return {failure}"]
-    tests = [f"len(values) != {len(variables)}"]
-    tests += [f"type(_v{i}) is not _ndarray" for i in range(len(variables))]
-    if variables:
-        tests.append("(_v0.dtype is not _float64 and _v0.dtype is not _float32)")
-        tests += [f"_v{i}.dtype is not _v0.dtype" for i in range(1, len(variables))]
-    first: dict[object, str] = {}
-    for i, var in enumerate(variables):
-        for axis, dim in zip(("_r", "_c"), var.shape, strict=True):
-            here = f"{axis}{i}"
-            if isinstance(dim, sympy.Symbol):
-                if dim in first:
-                    tests.append(f"{here} != {first[dim]}")
-                else:
-                    first[dim] = here
-            else:
-                tests.append(f"{here} != {int(dim)}")  # type: ignore[call-overload]
-    lines.append("    if (" + "\n            or ".join(tests) + "):")
-    lines.append(f"        return {failure}")
-    arrays = "".join(f"_v{i}, " for i in range(len(variables)))
-    lines.append(f"    return {success.format(arrays=arrays) if success else f'({arrays})'}")
-    return "\n".join(lines) + "\n"
-
-
 def _call_source(variables: list[E.Variable], scalar: bool, grads: int, hessian: bool) -> str:
     """fn(**values) in one generated def: the check of _check_source, the kernel and the
     results packed as the caller gets them; anything else goes the careful way (_slow)."""
@@ -154,10 +119,10 @@ def _call_source(variables: list[E.Variable], scalar: bool, grads: int, hessian:
     if grads:
         gradients = "".join(f"_r[{1 + k}], " for k in range(grads))
         value += f", ({gradients})" + (f", _r[{1 + grads}]" if hessian else "")
-    return _check_source(variables, "_call", value, "_slow(values)")
+    return check_source(variables, "_call", value, "_slow(values)")
 
 
-def _out_check_source(result_dims: list[tuple]) -> str:
+def _outcheck_source(result_dims: list[tuple]) -> str:
     """A def (out, arrays) → whether out is a list (or tuple) of distinct writable
     ndarrays owning their memory, each of its result's shape and the arguments' dtype."""
     count = len(result_dims)
@@ -250,9 +215,9 @@ class CompiledFunction:
         # a declared property (symmetric, probability) is checked on the value: careful path
         careful = any(var.symmetric or var.probability for var in ordered)
         self._fast = (
-            (lambda values: None) if careful else define(_check_source(ordered), "_fast", namespace)
+            (lambda values: None) if careful else define(check_source(ordered), "_fast", namespace)
         )
-        self._out_ok = define(_out_check_source(self._result_dims), "_out_ok", namespace)
+        self._out_ok = define(_outcheck_source(self._result_dims), "_out_ok", namespace)
         namespace.update({"_kernel": raw, "_slow": self._slow})
         grads = len(self.wrt)
         self._call = (

@@ -217,6 +217,13 @@ class ArrayOpsPrinter(AbstractPythonCodePrinter):
     def __init__(self, settings: dict | None = None, kernels: bool = False) -> None:
         super().__init__(settings or {})
         self.kernels = kernels
+        # each temporary → the name holding it in the generated code (planning's choice;
+        # printing through it spares rebuilding every line with its operands renamed)
+        self.storage: Mapping[sympy.Basic, str] = {}
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:  # noqa: N802 - sympy's protocol
+        name = self.storage.get(expr)
+        return name if name is not None else super()._print_Symbol(expr)  # type: ignore[no-any-return]
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         for numpy_prefix, own in self.SPELLINGS:

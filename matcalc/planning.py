@@ -11,7 +11,8 @@ turns them into statements, deciding for each line which name holds its value:
 * a name whose value is dead is reused, so each array is freed after its last use;
 * with ``into``, the lines computing results write into the caller's arrays.
 
-``define`` executes one generated def and keeps its source for tracebacks.
+``define`` executes one generated def and keeps its source for tracebacks;
+``check_source`` writes the def checking a call's arguments in a few comparisons.
 Both numpy's code (``codegen``) and the other libraries' (``backends``) are
 planned and defined here.
 """
@@ -23,11 +24,11 @@ import itertools
 import linecache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import sympy
 
+from . import expr as E
 from . import lowering as L
 from .lowering import OPS, TEMPORARY_PREFIX, ArrayOpsPrinter, Lines, Lowering
 
@@ -52,28 +53,6 @@ class Plan:
 def _temporaries(value: sympy.Basic, temporaries: set[sympy.Basic]) -> set[sympy.Basic]:
     """The temporaries value reads."""
     return value.free_symbols & temporaries
-
-
-@cache
-def _storage_symbol(name: str) -> sympy.Symbol:
-    """The symbol printed as a storage name (_t0, _o1, …): a few dozen names, each
-    renaming many lines."""
-    return sympy.Symbol(name)
-
-
-def _named(
-    value: sympy.Basic,
-    storage: Mapping[sympy.Basic, str],
-    temporaries: set,
-    uses: set[sympy.Basic] | None = None,
-) -> Any:
-    """value with its operands renamed to the names that hold them (uses: the
-    temporaries value reads, when the caller has them)."""
-    if uses is None:
-        uses = _temporaries(value, temporaries)
-    if not uses:  # nothing to rename: value as it is (xreplace would return it too)
-        return value
-    return value.xreplace({t: _storage_symbol(storage[t]) for t in uses})
 
 
 def plan(
@@ -113,6 +92,7 @@ def plan(
     # buffer → the last line reading a value living in it (the buffer is dead after it)
     busy_until: dict[object, int] = {}
     storage: dict[sympy.Basic, str] = {}  # value → the name holding it
+    printer.storage = storage  # the printer names each operand by where it lives
     numbers = itertools.count()
     free: list[str] = []
     dying: dict[int, list[str]] = {}
@@ -120,7 +100,7 @@ def plan(
     for index, (symbol, value) in enumerate(lines):
         kind = type(value).__name__
         released = dying.pop(index, [])  # names last read by this line are free after it
-        named = _named(value, storage, temporaries, uses[index])
+        named = value  # printed through printer.storage: its operands' names
         statement: str | None = None
         if kind in L.VIEWS or kind in L.READ_ONLY_VIEWS:
             source = next((a for a in value.args if a in buffer), None)
@@ -193,7 +173,7 @@ def _returns(
     arguments = set(lowering.symbols.values())
     texts, returned = [], set()
     for k, value in enumerate(outputs):
-        named = _named(value, storage, temporaries)
+        named = value
         if into:
             target = f"{OUT_PREFIX}{k}"
             if value not in temporaries or storage[value] != target:
@@ -223,3 +203,47 @@ def define(source: str, name: str, namespace: dict[str, Any]) -> Callable:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace[name]
+
+
+# -- the argument check ----------
+def check_source(
+    variables: list[E.Variable],
+    name: str = "_fast",
+    success: str = "",
+    failure: str = "None",
+    same: str = "",
+) -> str:
+    """A def taking the values dict that accepts it when every value is already a 2-D
+    float64 (or every one float32) array of the library's type (``_ndarray`` in the
+    def's globals, with ``_float64``/``_float32`` its dtypes) of its declared shape
+    with consistent sizes (and, with ``same``, that attribute equal on every value:
+    PyTorch's device): then it returns success (by default the arrays in argument
+    order), else failure.  Names are data: _names[i] is the i-th name."""
+    lines = [f"def {name}(values):", "    try:"]
+    for i in range(len(variables)):
+        lines.append(f"        _v{i} = values[_names[{i}]]")
+        lines.append(f"        _r{i}, _c{i} = _v{i}.shape")
+    lines += ["    except Exception:", f"        return {failure}"]
+    tests = [f"len(values) != {len(variables)}"]
+    tests += [f"type(_v{i}) is not _ndarray" for i in range(len(variables))]
+    if variables:
+        tests.append("(_v0.dtype is not _float64 and _v0.dtype is not _float32)")
+        tests += [f"_v{i}.dtype is not _v0.dtype" for i in range(1, len(variables))]
+        if same:
+            tests += [f"_v{i}.{same} != _v0.{same}" for i in range(1, len(variables))]
+    first: dict[object, str] = {}
+    for i, var in enumerate(variables):
+        for axis, dim in zip(("_r", "_c"), var.shape, strict=True):
+            here = f"{axis}{i}"
+            if isinstance(dim, sympy.Symbol):
+                if dim in first:
+                    tests.append(f"{here} != {first[dim]}")
+                else:
+                    first[dim] = here
+            else:
+                tests.append(f"{here} != {int(dim)}")  # type: ignore[call-overload]
+    lines.append("    if (" + "\n            or ".join(tests) + "):")
+    lines.append(f"        return {failure}")
+    arrays = "".join(f"_v{i}, " for i in range(len(variables)))
+    lines.append(f"    return {success.format(arrays=arrays) if success else f'({arrays})'}")
+    return "\n".join(lines) + "\n"

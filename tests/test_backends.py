@@ -7,6 +7,7 @@ the backend's own value, on the CPU."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -309,3 +310,32 @@ def test_a_missing_library_names_the_extra_that_installs_it() -> None:
     x = mc.vector("x", 3)
     with pytest.raises(mc.EvaluationError, match=r"pip install 'matcalc-chainrule\[jax\]'"):
         compile_for(absent, mc.sum(x), [x], [mc.sum(x), mc.grad(mc.sum(x), x)], {"x": x}, False)
+
+
+@pytest.mark.parametrize("backend", LIBRARIES)
+def test_the_library_s_own_arrays_take_the_generated_check(backend) -> None:
+    """fn(**values) with the library's 2-D arrays of the declared shapes is one generated
+    def of comparisons before the call; other values go the careful way, with the
+    same results."""
+    C, params = network("sigmoid", "quadratic", batch="B")
+    values = network_values(C)
+    fn = mc.compile(C, wrt=params, backend=backend)
+    source = inspect.getsource(fn._call)
+    assert "_packed(" in source and "_slow(values)" in source
+    native = {
+        k: jax.numpy.asarray(v) if backend == "jax" else torch.from_numpy(v)
+        for k, v in values.items()
+    }
+    fast_value, fast = fn(**native)
+    slow_value, slow = fn(**{k: v.tolist() for k, v in values.items()})
+    assert float(fast_value) == float(slow_value)
+    for a, b in zip(as_numpy(fast), as_numpy(slow), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_torch_arguments_on_different_devices_are_refused() -> None:
+    x, W = mc.vector("x", "n"), mc.matrix("W", "m", "n")
+    fn = mc.compile(mc.sum(W @ x), wrt=[W], backend="torch")
+    with pytest.raises(mc.EvaluationError, match="different devices.*x on meta"):
+        fn(W=torch.ones((2, 3), dtype=torch.float64),
+           x=torch.ones((3, 1), dtype=torch.float64, device="meta"))  # fmt: skip
