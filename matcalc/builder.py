@@ -165,6 +165,13 @@ def _constant_value(e: E.Expr) -> sympy.Expr | None:
     return None
 
 
+def _zero_constant(e: E.Expr) -> bool:
+    """Whether e is a constant that is zero (0, 1 − 1, 2·0, …): a divisor never to take."""
+    if isinstance(e, E.Const):
+        return bool(e.value == 0)
+    return not E.variables(e) and simplifier.is_zero(simplifier.simplify(e))
+
+
 def _suggestion(name: str) -> str:
     """What the user may have meant by an unknown function."""
     if name in OTHER_FUNCTIONS:
@@ -841,7 +848,7 @@ class Builder:
             )
             if zero_power:
                 raise self.fail("0 to a negative power: division by zero", node)
-            if isinstance(node.op, ast.Div) and isinstance(b, E.Const) and b.value == 0:
+            if isinstance(node.op, ast.Div) and _zero_constant(b):
                 raise ParseError(
                     "parse: division by zero", self.text, self._operator_position(node)
                 )

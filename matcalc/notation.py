@@ -56,7 +56,8 @@ class Style:
     ones_row: str
     zero: str
     identity: str
-    norm: str  # "{0}" is the argument
+    norm: str  # "{0}" is the argument: the Euclidean norm of a vector
+    frobenius: str  # the same for a matrix: ‖X‖_F, as the Matrix Cookbook writes it
     maximum: str  # "{0}", "{1}" are the arguments
     call: str  # "{0}" the name, "{1}" the argument
     # Nodes written as a call, name(argument): the name in this target.
@@ -358,6 +359,7 @@ TEXT = TextStyle(
     zero="0",
     identity="I",
     norm="‖{0}‖",
+    frobenius="‖{0}‖_F",
     maximum="max({0}, {1})",
     call="{0}({1})",
 )
@@ -375,6 +377,7 @@ LATEX = LatexStyle(
     zero=r"\mathbf{0}",
     identity="I",
     norm=r"\left\lVert {0} \right\rVert",
+    frobenius=r"\left\lVert {0} \right\rVert_F",
     maximum=r"\max\left({0}, {1}\right)",
     call=r"{0}\left({1}\right)",
 )

@@ -382,4 +382,5 @@ def _(node: E.Inv, args: list[Printed], ctx: Context) -> Printed:
 @show.register
 def _(node: E.Norm, args: list[Printed], ctx: Context) -> Printed:
     (a,) = args
-    return Printed(ctx.style.norm.format(a.text), ATOM)
+    matrix = node.a.rows != 1 and node.a.cols != 1
+    return Printed((ctx.style.frobenius if matrix else ctx.style.norm).format(a.text), ATOM)

@@ -816,7 +816,8 @@ def simplify_sum(node: E.Sum) -> E.Expr | None:
     axis = node.axis
     if a.shape == node.shape:
         return a
-    if isinstance(a, E.Variable) and a.probability:  # each column sums to 1
+    # each column of a probability variable, and of softmax(t), sums to 1
+    if isinstance(a, E.Softmax) or isinstance(a, E.Variable) and a.probability:
         if axis == 1:
             return None
         return ones(1, a.cols) if axis == 0 else const(a.cols)

@@ -45,13 +45,26 @@ def linear_terms(node: E.Expr, expand: bool = False) -> Terms:
     return collect(found)
 
 
+def like_key(term: E.Expr) -> object:
+    """What like terms share: the node itself, except that a matrix product is its
+    chain of factors, (A B) C and A (B C) alike (the product is associative), and a
+    transpose the key of what it transposes: ∂ tr(A⁴)/∂A gathers four (A A A)ᵀ
+    however the chain rule grouped them."""
+    if isinstance(term, E.Transpose) and isinstance(term.a, E.MatMul):
+        return ("T", like_key(term.a))
+    if isinstance(term, E.MatMul):
+        return ("@", *(id(f) for f in E.matmul_factors(term)))
+    return id(term)
+
+
 def collect(terms: Terms) -> Terms:
     """Like terms merged (in the order they first appear), zero terms dropped."""
-    merged: dict[int, list] = {}
+    merged: dict[object, list] = {}
     for coef, term in terms:
-        entry = merged.get(id(term))
+        key = like_key(term)
+        entry = merged.get(key)
         if entry is None:
-            merged[id(term)] = [coef, term]
+            merged[key] = [coef, term]
         else:
             entry[0] = sympy.expand(entry[0] + coef)
     return [(c, t) for c, t in merged.values() if c != 0]

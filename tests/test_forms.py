@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import assert_close, check_gradients, numeric_jacobian
 
 import matcalc as mc
@@ -152,3 +153,30 @@ def test_simplifier_named_rules() -> None:
     assert str(s(mc.trace(A.T))) == "tr(A)"
     assert str(s(x - x)) == "0"
     assert s(x - x).shape == (n, 1)
+
+
+def test_like_terms_meet_however_the_products_are_grouped() -> None:
+    """∂ tr(A⁴)/∂A = 4 (A³)ᵀ and ∂ tr(A B A B)/∂A = 2 (B A B)ᵀ: the chain rule groups the
+    products differently in each term ((A A) A and A (A A)), and the sum collects them
+    as one term (the product is associative)."""
+    B = mc.matrix("B", n, n)
+    for f, text in (
+        (mc.trace(A @ A @ A @ A), "4 (A A A)ᵀ"),
+        (mc.trace(A @ B @ A @ B), "2 (B A B)ᵀ"),
+    ):
+        g = mc.grad(f, A)
+        assert mc.text(g) == text
+        rng = np.random.default_rng(4)
+        check_gradients(f, {"A": rng.normal(size=(3, 3)), "B": rng.normal(size=(3, 3))}, ["A"])
+    assert mc.text(mc.simplify(A @ (B @ A) - (A @ B) @ A)) == "0"
+
+
+def test_softmax_columns_sum_to_one() -> None:
+    """Σᵢ softmax(t)ᵢ = 1 per column: its gradient is zero, not softmax ⊙ (𝟏 − Σ softmax)."""
+    X = mc.matrix("X", n, "k")
+    assert mc.text(mc.grad(mc.sum(mc.softmax(x)), x)) == "0"
+    assert mc.text(mc.simplify(mc.sum(mc.softmax(X), axis=0))) == "𝟏ᵀ"
+    assert mc.text(mc.simplify(mc.sum(mc.softmax(X)))) == "k"
+    values = {"X": np.random.default_rng(1).normal(size=(3, 4))}
+    assert mc.evaluate(mc.simplify(mc.sum(mc.softmax(X))), values) == 4
+    assert mc.evaluate(mc.sum(mc.softmax(X)), values) == pytest.approx(4.0, rel=1e-12)

@@ -369,6 +369,8 @@ def test_a_name_forced_to_size_1_is_refused_with_the_convention() -> None:
         ("x^T*A*x", "^T is not a transpose in text: write x'", 2),
         ("inf*x", "inf is not a finite number", 0),
         ("x'*x/0", "division by zero", 4),
+        ("x/(1-1)", "division by zero", 1),
+        ("x/(2*0)*3", "division by zero", 1),
         ("Tr(A)", "did you mean tr?", 0),
         ("sigmod(x)", "did you mean sigmoid?", 0),
         ("max(x)", "maximum(a, b) is the elementwise maximum", 0),
