@@ -41,6 +41,20 @@ class Printed(NamedTuple):
 SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = 10, 20, 30, 40, 50, 60
 
 
+def decimal_text(value: sympy.Expr) -> str | None:
+    """A fraction p/10ᵏ (what a decimal such as 0.01 or 3.14159 is read as, exactly) in
+    decimal notation; None for any other number (½ stays a fraction)."""
+    if not isinstance(value, sympy.Rational) or isinstance(value, sympy.Integer):
+        return None
+    digits, q = 0, int(value.q)
+    while q % 10 == 0:
+        q //= 10
+        digits += 1
+    if q != 1:
+        return None
+    shown = str(abs(int(value.p))).rjust(digits + 1, "0")
+    return ("-" if value < 0 else "") + f"{shown[:-digits]}.{shown[-digits:]}"
+
 @dataclass(frozen=True)
 class Style:
     """The tokens of one target; the methods below are the shape differences."""
@@ -148,7 +162,12 @@ class TextStyle(Style):
         return Printed(node.name, ATOM)
 
     def number(self, value: sympy.Expr) -> Printed:
-        """A number as text: 1/2, −3, π."""
+        """A number as text: 1/2, −3, π, 0.01 (a decimal as it was typed)."""
+        decimal = decimal_text(value)
+        if decimal is not None and decimal[0] == "-":
+            return Printed("−" + decimal[1:], UNARY)
+        if decimal is not None:
+            return Printed(decimal, ATOM)
         if isinstance(value, sympy.Rational) and not isinstance(value, sympy.Integer):
             shown = f"{abs(value.p)}/{value.q}"
             return Printed(("−" if value < 0 else "") + shown, PRODUCT, "div")
@@ -286,7 +305,10 @@ class LatexStyle(Style):
         return Printed(latex_name(node.name, node.kind), ATOM)
 
     def number(self, value: sympy.Expr) -> Printed:
-        """A number as text: 1/2, −3, π."""
+        """A number in LaTeX: \\frac{1}{2}, −3, π, 0.01 (a decimal as it was typed)."""
+        decimal = decimal_text(value)
+        if decimal is not None:
+            return Printed(decimal, UNARY if decimal[0] == "-" else ATOM)
         if isinstance(value, sympy.Rational) and not isinstance(value, sympy.Integer):
             sign = "-" if value < 0 else ""
             return Printed(rf"{sign}\frac{{{abs(value.p)}}}{{{value.q}}}", UNARY if sign else ATOM)

@@ -400,7 +400,7 @@ def test_constants_and_the_evidence_of_a_name() -> None:
     assert "e" not in mc.variables(f)
     assert mc.parse("pi*x", {"pi": (), "x": (3,)}) is mc.scalar("pi") * x  # declared: a variable
     # MatrixCalculus.org's functions are MATLAB evidence, np. prefixes numpy evidence
-    assert str(mc.parse("norm2(W*X - Y)^2", shapes)) == "‖W X − Y‖²"
+    assert str(mc.parse("norm2(W*X - Y)^2", shapes)) == "‖W X − Y‖_F²"
     assert str(mc.parse("np.trace(X * X)", shapes)) == "tr(X ⊙ X)"
     # MATLAB counts dimensions from 1: sum(X, 1) sums each column
     X = mc.parse("X", shapes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import matcalc as mc
@@ -136,3 +137,15 @@ def test_messages_show_powers_in_the_proof_display() -> None:
     """A message quoting A∘², 1 ⊘ A or X⁻ᵀ keeps its symbols in LaTeX text mode."""
     assert latex_text("A∘² and 1 ⊘ A") == r"A$\circ$$^{2}$ and 1 $\oslash$ A"
     assert latex_text("X⁻ᵀ, A∘⁻²") == r"X$^{-\top }$, A$\circ$$^{-2}$"
+
+
+def test_decimals_print_as_typed_and_read_back() -> None:
+    """3.14159 is read exactly as 314159/100000 and printed as 3.14159 again (in text and
+    LaTeX); ½ stays a fraction."""
+    f = mc.parse("3.14159*x.T@x - 0.01*sum(x) + 0.5*x.T@x", {"x": (3,)})
+    text, latex = mc.text(f), mc.latex(f)
+    assert "3.14159" in text and "0.01" in text and "314159" not in text.replace("3.14159", "")
+    assert "3.14159" in latex and "0.01" in latex and r"\frac{1}{2}" in latex
+    again = mc.parse(latex, {"x": (3,)}, syntax="latex")
+    v = {"x": np.array([0.3, -1.2, 2.0])}
+    assert mc.evaluate(again, v) == pytest.approx(mc.evaluate(f, v), rel=1e-15)
