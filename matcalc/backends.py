@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -201,57 +201,90 @@ class BackendFunction:
     def arrays(self, values: Mapping[str, Any]) -> list:
         """The arguments as the library's 2-D arrays of one float dtype, checked: every
         variable by name, real, of its declared shape with consistent sizes, and any
-        declared property (symmetric, probability) holding."""
+        declared property (symmetric, probability) holding.  Values that are not the
+        library's arrays (numpy arrays, lists, numbers) go to the device of those that
+        are."""
         unknown = sorted(set(values) - set(self.variables))
         if unknown:
             raise EvaluationError(
                 f"compiled function: unknown argument {', '.join(unknown)} (it takes "
-                f"{', '.join(self.arguments)})"
+                f"{', '.join(self.arguments) or 'no argument'})"
             )
         missing = [name for name in self.arguments if name not in values]
         if missing:
             raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
-        arrays = {name: self._array(name, values[name]) for name in self.arguments}
+        native = {name: self._is_native(values[name]) for name in self.arguments}
+        device = self._device({n: values[n] for n in self.arguments if native[n]})
+        arrays = {
+            name: self._shaped(
+                name, values[name] if native[name] else self._convert(name, values[name], device)
+            )
+            for name in self.arguments
+        }
         try:
-            bind_dims({n: self.variables[n] for n in self.arguments}, arrays, {})
+            shapes = {n: SimpleNamespace(shape=tuple(a.shape)) for n, a in arrays.items()}
+            bind_dims({n: self.variables[n] for n in self.arguments}, shapes, {})  # type: ignore[arg-type]
         except ShapeError as error:
             raise ShapeError(f"compiled function: {error}".replace("evaluate: ", "")) from None
-        dtype = self._dtype(list(arrays.values()))
-        if self.backend == "torch":
-            devices = {str(array.device): name for name, array in arrays.items()}
-            if len(devices) > 1:
-                where = ", ".join(f"{name} on {device}" for device, name in devices.items())
-                raise EvaluationError(
-                    f"compiled function: the arguments are on different devices ({where}); "
-                    "move them to one with .to(device)"
-                )
+        # the dtype from the arrays given, as numpy's compiled functions choose it: a
+        # Python number or list beside float32 arrays does not make them float64
+        dtype = self._dtype(
+            [values[n] for n in self.arguments if native[n] or isinstance(values[n], np.ndarray)]
+        )
         for name in self.arguments:
             var = self.variables[name]
             if var.symmetric or var.probability:
-                fit_array(var, self._to_numpy(arrays[name]))  # its error names the property
+                fit_array(var, self._to_numpy(name, arrays[name]))  # its error names the property
         return [self._cast(arrays[name], dtype) for name in self.arguments]
 
-    def _array(self, name: str, value: Any):
-        """value as the library's array, 2-D as var is: (n,) is a column vector, as numpy's
-        compiled functions read it."""
-        var = self.variables[name]
+    def _is_native(self, value: Any) -> bool:
         library = self._library
-        native = library.Tensor if self.backend == "torch" else library.Array
-        if not isinstance(value, native):
-            try:
-                array = np.asarray(value)
-            except (TypeError, ValueError) as error:
-                raise EvaluationError(
-                    f"compiled function: value of {name} is not an array of numbers ({error})"
-                ) from None
-            if array.dtype.kind not in "biuf":
-                kind = "complex" if array.dtype.kind == "c" else f"of dtype {array.dtype}"
-                raise EvaluationError(
-                    f"compiled function: value of {name} is {kind}; matcalc computes with "
-                    "real numbers"
-                )
-            value = library.from_numpy(array) if self.backend == "torch" else array
-        elif value.dtype.is_complex if self.backend == "torch" else value.dtype.kind == "c":
+        if self.backend == "torch":
+            return isinstance(value, library.Tensor)
+        return isinstance(value, library.Array)
+
+    def _device(self, natives: Mapping[str, Any]) -> Any:
+        """The one device of the library's arrays given (None: none given, or JAX, whose
+        arrays say where they live themselves); arrays on several are refused."""
+        if self.backend != "torch" or not natives:
+            return None
+        devices = {str(array.device): name for name, array in natives.items()}
+        if len(devices) > 1:
+            where = ", ".join(f"{name} on {device}" for device, name in devices.items())
+            raise EvaluationError(
+                f"compiled function: the arguments are on different devices ({where}); "
+                "move them to one with .to(device)"
+            )
+        return next(iter(natives.values())).device
+
+    def _convert(self, name: str, value: Any, device: Any) -> Any:
+        """A value that is not the library's array (numpy's, a list, a number) as one."""
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:
+            raise EvaluationError(
+                f"compiled function: value of {name} is not an array of numbers ({error})"
+            ) from None
+        if array.dtype.kind not in "biuf":
+            kind = "complex" if array.dtype.kind == "c" else f"of dtype {array.dtype}"
+            raise EvaluationError(
+                f"compiled function: value of {name} is {kind}; matcalc computes with real numbers"
+            )
+        if self.backend == "jax":
+            return array
+        # torch reads numpy's memory in place: it takes no negative strides, and warns of
+        # a read-only array, so such arrays are copied first
+        if not array.flags.writeable or any(stride < 0 for stride in array.strides):
+            array = array.copy()
+        tensor = self._library.from_numpy(array)
+        return tensor if device is None else tensor.to(device)
+
+    def _shaped(self, name: str, value: Any) -> Any:
+        """value 2-D as its variable is: (n,) is a column vector (or a row, for a row
+        variable), as numpy's compiled functions read it."""
+        var = self.variables[name]
+        complex_ = value.dtype.is_complex if self.backend == "torch" else value.dtype.kind == "c"
+        if complex_:
             raise EvaluationError(
                 f"compiled function: value of {name} is complex; matcalc computes with real numbers"
             )
@@ -267,9 +300,9 @@ class BackendFunction:
         return value
 
     def _dtype(self, arrays: list) -> object:
-        """float32 when every floating argument is float32, else float64 (as numpy's
-        compiled functions); JAX without its 64-bit mode computes float64 as float32,
-        so there float64 is refused rather than silently rounded."""
+        """float32 when every floating array given is float32, else float64 (as numpy's
+        compiled functions choose); JAX without its 64-bit mode computes float64 as
+        float32, so there float64 is refused rather than silently rounded."""
         names = [str(a.dtype).removeprefix("torch.") for a in arrays]
         floats = [n for n in names if n.startswith(("float", "bfloat"))]
         single = bool(floats) and all(n == "float32" for n in floats)
@@ -288,10 +321,21 @@ class BackendFunction:
             return array.to(dtype)
         return self._library.numpy.asarray(array, dtype=dtype)
 
-    def _to_numpy(self, array: Any) -> np.ndarray:
-        if self.backend == "torch":
-            return array.detach().cpu().numpy()  # type: ignore[no-any-return]
-        return np.asarray(array)
+    def _to_numpy(self, name: str, array: Any) -> np.ndarray:
+        """The value of a variable with a declared property, read to check it: inside a
+        JAX transformation there is no value to read, which is said."""
+        try:
+            if self.backend == "torch":
+                return array.detach().cpu().numpy()  # type: ignore[no-any-return]
+            return np.asarray(array)
+        except Exception:
+            var = self.variables[name]
+            declared = "symmetric" if var.symmetric else "a probability vector"
+            raise EvaluationError(
+                f"compiled function: {name} is declared {declared}, which fn(**values) "
+                "checks on its value, and its value cannot be read here (inside jax.jit "
+                "or another transformation?); call fn.kernel inside transformations"
+            ) from None
 
 
 def compile_for(

@@ -341,7 +341,7 @@ class CompiledFunction:
         if unknown:
             raise EvaluationError(
                 f"compiled function: unknown argument {', '.join(unknown)} (it takes "
-                f"{', '.join(self.arguments)})"
+                f"{', '.join(self.arguments) or 'no argument'})"
             )
         missing = [name for name in self.arguments if name not in values]
         if missing:

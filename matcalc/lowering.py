@@ -599,6 +599,8 @@ def _(node: E.Identity, args: list[sympy.Basic], lowering: Lowering) -> sympy.Ba
 
 @lower_node.register
 def _(node: E.Apply, args: list[sympy.Basic], lowering: Lowering) -> sympy.Basic:
+    if not lowering.is_array(args[0]):  # f of a number (or of sizes): a number, exactly
+        return lowering.constant(FUNCTIONS[node.fn].scalar(args[0]))
     stable = _log_sigmoid(node, lowering)
     if stable is not None:
         return stable

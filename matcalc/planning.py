@@ -219,11 +219,13 @@ def check_source(
     with consistent sizes (and, with ``same``, that attribute equal on every value:
     PyTorch's device): then it returns success (by default the arrays in argument
     order), else failure.  Names are data: _names[i] is the i-th name."""
-    lines = [f"def {name}(values):", "    try:"]
-    for i in range(len(variables)):
-        lines.append(f"        _v{i} = values[_names[{i}]]")
-        lines.append(f"        _r{i}, _c{i} = _v{i}.shape")
-    lines += ["    except Exception:", f"        return {failure}"]
+    lines = [f"def {name}(values):"]
+    if variables:  # (a function of no variable takes no value: only the count is checked)
+        lines.append("    try:")
+        for i in range(len(variables)):
+            lines.append(f"        _v{i} = values[_names[{i}]]")
+            lines.append(f"        _r{i}, _c{i} = _v{i}.shape")
+        lines += ["    except Exception:", f"        return {failure}"]
     tests = [f"len(values) != {len(variables)}"]
     tests += [f"type(_v{i}) is not _ndarray" for i in range(len(variables))]
     if variables:

@@ -33,6 +33,18 @@ class MatcalcTorchPrinter(L.ArrayOpsPrinter, TorchPrinter):
         ("scipy.special.", "torch.special."),
     )  # fmt: skip
 
+    def _print(self, expr: object, **kwargs: object) -> str:
+        """A number that is not a literal (e^{−1}, √2, 1/(1 + e)) as its float: torch's
+        functions take tensors, never Python numbers."""
+        if (
+            isinstance(expr, sympy.Expr)
+            and expr.is_number
+            and not expr.is_Number
+            and not expr.atoms(L.ArrayOp)
+        ):
+            return repr(float(expr))
+        return super()._print(expr, **kwargs)  # type: ignore[no-any-return]
+
     def into(self, value: sympy.Basic, target: str) -> str | None:
         return None  # no in-place updates (autograd may hold any tensor the code makes)
 

@@ -339,3 +339,51 @@ def test_torch_arguments_on_different_devices_are_refused() -> None:
     with pytest.raises(mc.EvaluationError, match="different devices.*x on meta"):
         fn(W=torch.ones((2, 3), dtype=torch.float64),
            x=torch.ones((3, 1), dtype=torch.float64, device="meta"))  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ("numpy", *LIBRARIES))
+def test_a_function_of_no_variable_and_functions_of_constants(backend) -> None:
+    """compile(expr) of any expression: constants alone, and f(c I), which the structure
+    rewrite turns into f of a number (torch's functions take no Python number)."""
+    ones = mc.compile(mc.ones(2, 2) * 3, backend=backend)()
+    np.testing.assert_array_equal(as_numpy(ones), np.full((2, 2), 3.0))
+    assert float(mc.compile(mc.trace(mc.eye(3)), backend=backend)()) == 3.0
+    x = mc.vector("x", "n")
+    f = mc.sum(mc.exp(mc.eye("n")) @ x) + mc.sum(mc.sigmoid(2 * mc.eye("n")) @ x)
+    value, _ = mc.compile(f, wrt=[x], backend=backend)(x=np.ones(3))
+    expected = 3 * np.e + 6 + 3 / (1 + np.exp(-2)) + 6 * 0.5
+    assert float(value) == pytest.approx(expected, rel=1e-14)
+    with pytest.raises(mc.EvaluationError, match=r"unknown argument x \(it takes no argument\)"):
+        mc.compile(mc.ones(2, 2), backend=backend)(x=1.0)
+
+
+@pytest.mark.parametrize("backend", LIBRARIES)
+def test_numbers_beside_float32_arrays_keep_float32_and_odd_strides_are_read(backend) -> None:
+    x, s = mc.vector("x", "n"), mc.scalar("s")
+    fn = mc.compile(mc.sum(x * mc.exp(x)) * s, wrt=[x], backend=backend)
+    value, (g,) = fn(x=np.arange(3, dtype=np.float32), s=2.0)
+    assert as_numpy(g).dtype == np.float32 and as_numpy(value).dtype == np.float32
+    reversed_ = np.arange(4.0)[::-1]  # a negative stride (torch reads numpy memory as is)
+    frozen = np.broadcast_to(np.arange(4.0).reshape(4, 1), (4, 1))  # read-only
+    for array in (reversed_, frozen):
+        value, (g,) = fn(x=array, s=1.0)
+        column = np.asarray(array, dtype=float).reshape(-1, 1)
+        assert_close(as_numpy(g), np.exp(column) * (1 + column), rtol=1e-12)
+
+
+def test_torch_numbers_follow_the_tensors_device() -> None:
+    """A number or numpy array beside tensors on a device goes to that device (the meta
+    device here: shapes without numbers, as a stand-in for CUDA)."""
+    x, s = mc.vector("x", "n"), mc.scalar("s")
+    fn = mc.compile(mc.sum(x) * s, wrt=[x], backend="torch")
+    value, (g,) = fn(x=torch.ones((3, 1), dtype=torch.float64, device="meta"), s=1.0)
+    assert g.device.type == "meta" and tuple(g.shape) == (3, 1)
+
+
+def test_jax_property_checks_inside_a_transformation_say_so() -> None:
+    S, x = mc.matrix("S", "n", "n", symmetric=True), mc.vector("x", "n")
+    fn = mc.compile(x.T @ S @ x, wrt=[x], backend="jax")
+    S_value, x_value = np.eye(2), np.ones((2, 1))
+    assert float(fn(S=S_value, x=x_value)[0]) == 2.0
+    with pytest.raises(mc.EvaluationError, match="S is declared symmetric.*fn.kernel"):
+        jax.jit(lambda S_: fn(S=S_, x=x_value)[0])(S_value)
