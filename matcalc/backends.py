@@ -186,8 +186,14 @@ class BackendFunction:
         return self._packed(*self.arrays(values))
 
     def _torch_call(self, *arrays: Any):
-        with self._library.no_grad():
-            return self._package(self.kernel(*arrays))
+        library = self._library
+        try:
+            with library.no_grad():
+                return self._package(self.kernel(*arrays))
+        except library.linalg.LinAlgError as error:  # torch.linalg.inv of a singular matrix
+            raise EvaluationError(
+                f"compiled function: a matrix it inverts is singular for these values ({error})"
+            ) from None
 
     def _package(self, results: list):
         value = results[0].reshape(()) if self.scalar else results[0]

@@ -27,6 +27,7 @@ string literal.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -97,18 +98,34 @@ def _generate(
     body = plan(lines, outputs_lowered, lowering, printer, into)
     if into:
         parameters = [f"{OUT_PREFIX}{k}" for k in range(len(outputs))] + parameters
+    statements = [*dims, *body.statements, f"return [{', '.join(body.returns)}]"]
+    # numpy's inverse of a singular matrix raises from inside numpy: a compiled
+    # function says what happened in its own words (the standalone script is numpy's)
+    inverts = not qualified and "inv" in printer.module_imports.get("numpy.linalg", ())
+    if inverts:
+        handler = ["except _LinAlgError:", "    raise _singular() from None"]
+        statements = ["try:", *(f"    {line}" for line in statements), *handler]
     source_lines = [
         f"def {KERNEL}({', '.join(parameters)}):",
-        *(f"    {line}" for line in dims + body.statements),
-        f"    return [{', '.join(body.returns)}]",
+        *(f"    {line}" for line in statements),
     ]
     source = "\n".join(source_lines) + "\n"
     namespace = _namespace(printer)
+    if inverts:
+        namespace.update({"_LinAlgError": np.linalg.LinAlgError, "_singular": singular})
     if qualified:
         namespace.update({"numpy": np, "scipy": importlib.import_module("scipy")})
         L.special()  # the script's scipy.special.expit
     function = define(source, KERNEL, namespace)
     return function, source, lowering
+
+
+def singular() -> EvaluationError:
+    """The error of a compiled function whose matrix to invert is singular (called in
+    the handler of numpy's error, which it quotes)."""
+    return EvaluationError(
+        f"compiled function: a matrix it inverts is singular for these values ({sys.exc_info()[1]})"
+    )
 
 
 # -- the argument check ----------

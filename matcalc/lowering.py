@@ -100,6 +100,13 @@ def sigmoid_of_sum(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) 
         return np.reciprocal(t, out=t)
 
 
+def logdet(a: np.ndarray) -> np.ndarray:
+    """log det A as a 1×1 array: from slogdet (no overflow of det A), and NaN where
+    det A ≤ 0, where the real log det is not defined (slogdet's value is log |det A|)."""
+    sign, value = np.linalg.slogdet(a)
+    return np.asarray(value if sign > 0 else np.nan, dtype=a.dtype).reshape(1, 1)
+
+
 _ONES: dict[tuple[int, int, np.dtype], np.ndarray] = {}
 
 
@@ -334,8 +341,16 @@ class ArrayOpsPrinter(AbstractPythonCodePrinter):
         return f"{self._module_format('numpy.linalg.det')}({self._p(e.args[0])}).reshape(1, 1)"
 
     def _print_mc_logdet(self, e: sympy.Basic) -> str:
-        slogdet = self._module_format("numpy.linalg.slogdet")
-        return f"{slogdet}({self._p(e.args[0])})[1].reshape(1, 1)"
+        """log det X where det X > 0, NaN elsewhere (never log |det X|, which is not it)."""
+        x = self._p(e.args[0])
+        if self.kernels:
+            return f"{self._module_format('matcalc.lowering.logdet')}({x})"
+        slogdet, where = (
+            self._module_format("numpy.linalg.slogdet"),
+            self._module_format("numpy.where"),
+        )
+        nan = self._module_format("numpy.nan")
+        return f"{where}({slogdet}({x})[0] > 0, {slogdet}({x})[1], {nan}).reshape(1, 1)"
 
     def _print_mc_inv(self, e: sympy.Basic) -> str:
         return self._call(e, "numpy.linalg.inv")
@@ -544,8 +559,9 @@ class Lowering:
         """A constant with its dimension symbols replaced by _dk; only numbers,
         arithmetic and sympy's own functions of them may remain (nothing whose text
         is a user's)."""
-        if value.free_symbols:
-            value = value.xreplace({d: self.size(d) for d in value.free_symbols})
+        sizes = set(self.dim_symbols.values())  # symbols already in the code's names
+        if value.free_symbols - sizes:
+            value = value.xreplace({d: self.size(d) for d in value.free_symbols - sizes})
         for part in sympy.preorder_traversal(value):
             if not _safe_constant_part(part, set(self.dim_symbols.values())):
                 raise EvaluationError(f"compile: cannot generate code for the constant {value}")

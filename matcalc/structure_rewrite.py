@@ -606,9 +606,11 @@ def _elementwise(node: E.Expr, args: list[Value]) -> Value | None:
 
 @rule(E.LogDet)
 def _logdet(node: E.Expr, args: list[Value]) -> Value | None:
-    """log det diag(d) = Σ log|dᵢ| (what slogdet gives a dense matrix)."""
+    """log det diag(d) = Σ log dᵢ: NaN where some dᵢ < 0, as the dense form is where
+    det ≤ 0 (an even number of negative dᵢ gives det > 0 there too: NaN, never a
+    wrong number)."""
     d = _only_diagonal(args[0])
-    return None if d is None else _sum(E.Apply.make("log", E.Apply.make("abs", d)), None)
+    return None if d is None else _sum(E.Apply.make("log", d), None)
 
 
 def keep_structure(outputs: Sequence[E.Expr]) -> list[E.Expr]:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import jax
@@ -387,3 +388,28 @@ def test_jax_property_checks_inside_a_transformation_say_so() -> None:
     assert float(fn(S=S_value, x=x_value)[0]) == 2.0
     with pytest.raises(mc.EvaluationError, match="S is declared symmetric.*fn.kernel"):
         jax.jit(lambda S_: fn(S=S_, x=x_value)[0])(S_value)
+
+
+@pytest.mark.parametrize("backend", ("numpy", *LIBRARIES))
+def test_logdet_where_det_is_not_positive_is_nan_never_log_abs_det(backend) -> None:
+    """slogdet gives log |det A|; log det A is not defined for det A ≤ 0: NaN there, for
+    a dense A and for diag(d) (which the structure rewrite sums as Σ log dᵢ)."""
+    A, d = mc.matrix("A", "n", "n"), mc.vector("d", "n")
+    dense = mc.compile(mc.logdet(A), backend=backend)
+    diagonal = mc.compile(mc.logdet(mc.diag(d)), backend=backend)
+    assert float(dense(A=np.diag([1.0, 2.0]))) == pytest.approx(np.log(2.0), rel=1e-15)
+    assert float(diagonal(d=np.array([1.0, 2.0]))) == pytest.approx(np.log(2.0), rel=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's log of a negative entry
+        assert np.isnan(float(dense(A=np.diag([-1.0, 2.0]))))
+        assert np.isnan(float(diagonal(d=np.array([-1.0, 2.0]))))
+
+
+@pytest.mark.parametrize("backend", ("numpy", "torch"))
+def test_a_singular_inverse_is_a_matcalc_error(backend) -> None:
+    """(JAX computes inf and NaN there, under jit, as XLA does.)"""
+    A, x = mc.matrix("A", "n", "n"), mc.vector("x", "n")
+    fn = mc.compile(x.T @ mc.inv(A) @ x, wrt=[x], backend=backend)
+    assert float(fn(A=2 * np.eye(2), x=np.ones(2))[0]) == 1.0
+    with pytest.raises(mc.EvaluationError, match="a matrix it inverts is singular"):
+        fn(A=np.zeros((2, 2)), x=np.ones(2))
