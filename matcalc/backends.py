@@ -38,7 +38,7 @@ from . import lowering as L
 from .dims import format_shape
 from .errors import EvaluationError, ShapeError
 from .evaluator import bind_dims, fit_array
-from .planning import KERNEL, check_source, define, plan
+from .planning import KERNEL, check_names, check_source, define, plan
 
 
 # -- the backends ----------
@@ -210,15 +210,7 @@ class BackendFunction:
         declared property (symmetric, probability) holding.  Values that are not the
         library's arrays (numpy arrays, lists, numbers) go to the device of those that
         are."""
-        unknown = sorted(set(values) - set(self.variables))
-        if unknown:
-            raise EvaluationError(
-                f"compiled function: unknown argument {', '.join(unknown)} (it takes "
-                f"{', '.join(self.arguments) or 'no argument'})"
-            )
-        missing = [name for name in self.arguments if name not in values]
-        if missing:
-            raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
+        check_names(values, self.variables, self.arguments)
         native = {name: self._is_native(values[name]) for name in self.arguments}
         device = self._device({n: values[n] for n in self.arguments if native[n]})
         arrays = {

@@ -53,7 +53,7 @@ from .lowering import (
     lower,
     lower_node,
 )
-from .planning import KERNEL, OUT_PREFIX, check_source, define, plan
+from .planning import KERNEL, OUT_PREFIX, check_names, check_source, define, plan
 
 __all__ = [
     "CompiledFunction", "MatcalcNumPyPrinter", "OPS", "compile", "lower", "lower_node",
@@ -354,15 +354,7 @@ class CompiledFunction:
         """The arguments, checked: every variable by name, each real and of its declared
         shape, as 2-D arrays of one float dtype (float32 when every array given is
         float32, else float64)."""
-        unknown = sorted(set(values) - set(self.variables))
-        if unknown:
-            raise EvaluationError(
-                f"compiled function: unknown argument {', '.join(unknown)} (it takes "
-                f"{', '.join(self.arguments) or 'no argument'})"
-            )
-        missing = [name for name in self.arguments if name not in values]
-        if missing:
-            raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
+        check_names(values, self.variables, self.arguments)
         for name in self.arguments:
             _refuse_complex(name, values[name])
         arrays = {name: fit_array(self.variables[name], values[name]) for name in self.arguments}

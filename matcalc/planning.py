@@ -30,6 +30,7 @@ import sympy
 
 from . import expr as E
 from . import lowering as L
+from .errors import EvaluationError
 from .lowering import OPS, TEMPORARY_PREFIX, ArrayOpsPrinter, Lines, Lowering
 
 OUT_PREFIX = "_o"  # the into kernel's result arrays: _o0, _o1, …
@@ -249,3 +250,17 @@ def check_source(
     arrays = "".join(f"_v{i}, " for i in range(len(variables)))
     lines.append(f"    return {success.format(arrays=arrays) if success else f'({arrays})'}")
     return "\n".join(lines) + "\n"
+
+
+def check_names(values: Mapping[str, Any], known: Mapping[str, Any], arguments: list[str]) -> None:
+    """A call's values by name: none unknown (known: every variable of the function,
+    a variable of wrt that f does not use included), none of the arguments missing."""
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise EvaluationError(
+            f"compiled function: unknown argument {', '.join(unknown)} (it takes "
+            f"{', '.join(arguments) or 'no argument'})"
+        )
+    missing = [name for name in arguments if name not in values]
+    if missing:
+        raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
