@@ -177,6 +177,6 @@ def test_softmax_columns_sum_to_one() -> None:
     assert mc.text(mc.grad(mc.sum(mc.softmax(x)), x)) == "0"
     assert mc.text(mc.simplify(mc.sum(mc.softmax(X), axis=0))) == "𝟏ᵀ"
     assert mc.text(mc.simplify(mc.sum(mc.softmax(X)))) == "k"
-    values = {"X": np.random.default_rng(1).normal(size=(3, 4))}
+    values = {X: np.random.default_rng(1).normal(size=(3, 4))}  # k from X: keyed by variable
     assert mc.evaluate(mc.simplify(mc.sum(mc.softmax(X))), values) == 4
     assert mc.evaluate(mc.sum(mc.softmax(X)), values) == pytest.approx(4.0, rel=1e-12)
