@@ -10,7 +10,7 @@ the printer changes.  Each library's printer is sympy's own for that library
 * JAX: ``jax.numpy`` mirrors numpy's names and signatures, so the names are all
   that changes; the function is jitted (``jax.jit``), so it runs on a GPU or TPU
   where JAX has one and shards over devices with JAX's own sharding (README:
-  "Past one machine").
+  "JAX, PyTorch, and past one machine").
 * PyTorch: ``torch`` takes ``dim=``/``keepdim=`` where numpy takes
   ``axis=``/``keepdims=``, has no reduction over all entries that keeps two
   axes, and its binary functions take no Python number; those calls are

@@ -12,7 +12,8 @@ turns them into statements, deciding for each line which name holds its value:
 * with ``into``, the lines computing results write into the caller's arrays.
 
 ``define`` executes one generated def and keeps its source for tracebacks;
-``check_source`` writes the def checking a call's arguments in a few comparisons.
+``check_source`` writes the def checking a call's arguments in a few comparisons,
+and ``check_names`` the careful path's first check, by name.
 Both numpy's code (``codegen``) and the other libraries' (``backends``) are
 planned and defined here.
 """
