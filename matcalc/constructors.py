@@ -105,13 +105,17 @@ def log(x: object) -> E.Expr:
     """log(x), the natural logarithm, elementwise (x > 0).
 
     log(det X) is kept as log det X, whose rule is ∂/∂X = X⁻ᵀ, and
-    log(1 + exp(t)) as softplus(t), which is computed without overflow."""
+    log(1 + exp(t)) (and log(𝟏 + exp(t))) as softplus(t), which is computed without
+    overflow."""
     arg = E.as_expr(x, "log")
     if isinstance(arg, E.Det):
         return E.LogDet.make(arg.a)
     if isinstance(arg, E.Add):
         for one, other in ((arg.a, arg.b), (arg.b, arg.a)):
-            is_one = isinstance(one, E.Const) and one.value == 1
+            # 1, or 𝟏 of exp(t)'s shape (MatrixCalculus.org's vector(1))
+            is_one = (isinstance(one, E.Const) and one.value == 1) or (
+                isinstance(one, E.Ones) and one.shape == other.shape
+            )
             if is_one and isinstance(other, E.Apply) and other.fn == "exp":
                 return E.Apply.make("softplus", other.a)
     return E.Apply.make("log", arg)

@@ -180,3 +180,14 @@ def test_softmax_columns_sum_to_one() -> None:
     values = {X: np.random.default_rng(1).normal(size=(3, 4))}  # k from X: keyed by variable
     assert mc.evaluate(mc.simplify(mc.sum(mc.softmax(X))), values) == 4
     assert mc.evaluate(mc.sum(mc.softmax(X)), values) == pytest.approx(4.0, rel=1e-12)
+
+
+def test_log_of_ones_plus_exp_is_softplus() -> None:
+    """log(𝟏 + exp(t)) (MatrixCalculus.org's log(exp(t) + vector(1))) is softplus(t), like
+    log(1 + exp(t)): finite at t = 1000, and its gradient is σ(t)."""
+    t = mc.vector("t", n)
+    for f in (mc.log(mc.exp(t) + mc.ones(n)), mc.parse("log(exp(t)+vector(1))", {"t": (n,)})):
+        assert mc.text(f) == "softplus(t)"
+        values = {t: np.array([[-1000.0], [0.0], [1000.0]])}
+        np.testing.assert_allclose(mc.evaluate(f, values).ravel(), [0.0, np.log(2.0), 1000.0])
+        assert mc.text(mc.grad(mc.sum(f), t)) == "σ(t)"
