@@ -38,7 +38,7 @@ from . import lowering as L
 from .dims import format_shape
 from .errors import EvaluationError, ShapeError
 from .evaluator import bind_dims, fit_array
-from .planning import KERNEL, check_names, check_source, define, plan
+from .planning import KERNEL, check_names, check_source, define, float_names, plan, positional
 
 
 # -- the backends ----------
@@ -179,7 +179,9 @@ class BackendFunction:
                         "_call", namespace)
         )  # fmt: skip
 
-    def __call__(self, /, **values: Any):
+    def __call__(self, /, *arguments: Any, **values: Any):
+        if arguments:
+            raise positional(self.arguments)
         return self._call(values)
 
     def _slow(self, values: Mapping[str, Any]):
@@ -226,9 +228,7 @@ class BackendFunction:
             raise ShapeError(f"compiled function: {error}".replace("evaluate: ", "")) from None
         # the dtype from the arrays given, as numpy's compiled functions choose it: a
         # Python number or list beside float32 arrays does not make them float64
-        dtype = self._dtype(
-            [values[n] for n in self.arguments if native[n] or isinstance(values[n], np.ndarray)]
-        )
+        dtype = self._dtype([values[n] for n in self.arguments])
         for name in self.arguments:
             var = self.variables[name]
             if var.symmetric or var.probability:
@@ -297,22 +297,25 @@ class BackendFunction:
             )
         return value
 
-    def _dtype(self, arrays: list) -> object:
-        """float32 when every floating array given is float32, else float64 (as numpy's
-        compiled functions choose); JAX without its 64-bit mode computes float64 as
-        float32, so there float64 is refused rather than silently rounded."""
-        names = [str(a.dtype).removeprefix("torch.") for a in arrays]
-        floats = [n for n in names if n.startswith(("float", "bfloat"))]
-        single = bool(floats) and all(n == "float32" for n in floats)
+    def _dtype(self, values: list) -> object:
+        """float32 when every floating array given (numpy's, JAX's or PyTorch's) is
+        float32, else float64, as numpy's compiled functions choose.  JAX without its
+        64-bit mode computes in float32: there a float64 array given is refused rather
+        than silently rounded, and values with no precision of their own (lists,
+        numbers, integers, float16) compute in float32."""
+        floats = float_names(values)
+        single = bool(floats) and all(name == "float32" for name in floats)
         if self.backend == "torch":
             return self._library.float32 if single else self._library.float64
-        if not single and self._library.dtypes.canonicalize_dtype(np.float64) != np.float64:
+        if single or self._library.dtypes.canonicalize_dtype(np.float64) == np.float64:
+            return np.float32 if single else np.float64
+        if "float64" in floats:
             raise EvaluationError(
-                "compiled function: these arguments compute in float64, but JAX's 64-bit "
-                "mode is off (JAX would round them to float32): pass float32 arrays, or "
-                'call jax.config.update("jax_enable_x64", True) first'
+                "compiled function: float64 arrays given, but JAX's 64-bit mode is off "
+                "(JAX would round them to float32): pass float32 arrays, or call "
+                'jax.config.update("jax_enable_x64", True) first'
             )
-        return np.float32 if single else np.float64
+        return np.float32
 
     def _cast(self, array: Any, dtype: object):
         if self.backend == "torch":

@@ -53,7 +53,16 @@ from .lowering import (
     lower,
     lower_node,
 )
-from .planning import KERNEL, OUT_PREFIX, check_names, check_source, define, plan
+from .planning import (
+    KERNEL,
+    OUT_PREFIX,
+    check_names,
+    check_source,
+    define,
+    plan,
+    positional,
+    single_precision,
+)  # fmt: skip
 
 __all__ = [
     "CompiledFunction", "MatcalcNumPyPrinter", "OPS", "compile", "lower", "lower_node",
@@ -243,7 +252,9 @@ class CompiledFunction:
             else define(_call_source(ordered, self.scalar, grads, hessian), "_call", namespace)
         )
 
-    def __call__(self, /, **values: Any):
+    def __call__(self, /, *arguments: Any, **values: Any):
+        if arguments:
+            raise positional(self.arguments)
         return self._call(values)
 
     def _into_pair(self) -> tuple[Callable | None, str]:
@@ -376,10 +387,7 @@ def _owner(array: np.ndarray) -> object:
 def _common_float(values: list[Any]) -> np.dtype:
     """float32 when every array given with a float dtype is float32 (and there is one),
     else float64: a float32 computation stays float32, anything else is float64."""
-    floats = [
-        v.dtype for v in values if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating)
-    ]
-    return FLOATS[1] if floats and all(d == np.float32 for d in floats) else FLOATS[0]
+    return FLOATS[1] if single_precision(values) else FLOATS[0]
 
 
 def _refuse_complex(name: str, value: Any) -> None:
@@ -394,7 +402,7 @@ def _refuse_complex(name: str, value: Any) -> None:
 @overload
 def compile(  # noqa: A001 - mc.compile, as API.md names it
     f: object,
-    wrt: Sequence[E.Variable] = (),
+    wrt: Sequence[E.Variable] | E.Variable | None = (),
     *,
     hessian: bool = False,
     backend: Literal["numpy"] = "numpy",
@@ -402,13 +410,17 @@ def compile(  # noqa: A001 - mc.compile, as API.md names it
 @overload
 def compile(  # noqa: A001
     f: object,
-    wrt: Sequence[E.Variable] = (),
+    wrt: Sequence[E.Variable] | E.Variable | None = (),
     *,
     hessian: bool = False,
     backend: Literal["jax", "torch"],
 ) -> B.BackendFunction: ...
 def compile(  # noqa: A001
-    f: object, wrt: Sequence[E.Variable] = (), *, hessian: bool = False, backend: str = "numpy"
+    f: object,
+    wrt: Sequence[E.Variable] | E.Variable | None = (),
+    *,
+    hessian: bool = False,
+    backend: str = "numpy",
 ) -> CompiledFunction | B.BackendFunction:
     """Generated numpy code for f and, with wrt, its gradients; with ``hessian=True``
     (one vector variable in wrt) also ∂²f/∂x∂xᵀ, all sharing one forward pass.
@@ -419,6 +431,12 @@ def compile(  # noqa: A001
     (``backends.BackendFunction``); numpy's is a ``CompiledFunction``."""
     library = B.backend_named(backend)
     f = E.as_expr(f, "compile")
+    if not isinstance(hessian, bool):
+        raise DerivativeError(f"compile: hessian must be True or False, got {hessian!r}")
+    if wrt is None:
+        wrt = ()
+    elif isinstance(wrt, E.Expr):  # one variable, as mc.grad takes it
+        wrt = [wrt]
     wrt = [check_variable("compile", v) for v in wrt]
     if wrt and not f.is_scalar:
         raise ShapeError(

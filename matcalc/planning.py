@@ -265,3 +265,28 @@ def check_names(values: Mapping[str, Any], known: Mapping[str, Any], arguments: 
     missing = [name for name in arguments if name not in values]
     if missing:
         raise EvaluationError(f"compiled function: missing argument {', '.join(missing)}")
+
+
+def float_names(values: list[Any]) -> list[str]:
+    """The floating dtypes of the arrays among values, by name ("float32", …), whichever
+    library made them (numpy, JAX, PyTorch); Python numbers and lists have none."""
+    names = (str(getattr(v, "dtype", "")).removeprefix("torch.") for v in values)
+    return [name for name in names if name.startswith(("float", "bfloat"))]
+
+
+def single_precision(values: list[Any]) -> bool:
+    """Whether a call computes in float32: every floating array given is float32 (and
+    there is one); anything else computes in float64."""
+    floats = float_names(values)
+    return bool(floats) and all(name == "float32" for name in floats)
+
+
+def positional(arguments: list[str]) -> EvaluationError:
+    """The error of a compiled function called with positional arguments."""
+    example = ", ".join(f"{name}=…" for name in arguments[:3]) + (
+        ", …" if len(arguments) > 3 else ""
+    )
+    return EvaluationError(
+        f"compiled function: give the arguments by name, fn({example}); fn.raw takes "
+        f"arrays in the order {', '.join(arguments) or '(none)'}"
+    )

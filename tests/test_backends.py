@@ -413,3 +413,39 @@ def test_a_singular_inverse_is_a_matcalc_error(backend) -> None:
     assert float(fn(A=2 * np.eye(2), x=np.ones(2))[0]) == 1.0
     with pytest.raises(mc.EvaluationError, match="a matrix it inverts is singular"):
         fn(A=np.zeros((2, 2)), x=np.ones(2))
+
+
+@pytest.mark.parametrize("backend", ("numpy", *LIBRARIES))
+def test_float32_arrays_of_any_library_compute_in_float32(backend) -> None:
+    x, b = mc.vector("x", "n"), mc.vector("b", "n")
+    fn = mc.compile(mc.sum(mc.exp(x)) + mc.sum(b * x), wrt=[x], backend=backend)
+    for array in (np.ones(2, np.float32), jax.numpy.ones(2, np.float32), torch.ones(2)):
+        _, (g,) = fn(x=array, b=[0.0, 1.0])  # a list has no precision of its own
+        assert as_numpy(g).dtype == np.float32
+
+
+def test_jax_without_64_bit_mode_computes_lists_and_numbers_in_float32() -> None:
+    x = mc.vector("x", 2)
+    fn = mc.compile(mc.sum(mc.exp(x)), wrt=[x], backend="jax")
+    jax.config.update("jax_enable_x64", False)
+    try:
+        value, (g,) = fn(x=[0.0, 1.0])
+        assert g.dtype == np.float32 and float(value) == pytest.approx(1 + np.e, rel=1e-6)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.parametrize("backend", ("numpy", *LIBRARIES))
+def test_wrt_spellings_and_calls_by_position(backend) -> None:
+    """wrt=None is no gradient and wrt=b one, as mc.grad takes them; a positional call
+    and a hessian that is not a bool are refused in matcalc's words."""
+    x, b = mc.vector("x", "n"), mc.vector("b", "n")
+    f = mc.sum(b * x)
+    values = {"x": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])}
+    assert float(mc.compile(f, wrt=None, backend=backend)(**values)) == 11.0
+    _, (g,) = mc.compile(f, wrt=b, backend=backend)(**values)
+    np.testing.assert_array_equal(as_numpy(g).ravel(), [1.0, 2.0])
+    with pytest.raises(mc.EvaluationError, match=r"give the arguments by name, fn\(b=…, x=…\)"):
+        mc.compile(f, wrt=[x], backend=backend)(values["b"], values["x"])
+    with pytest.raises(mc.DerivativeError, match="hessian must be True or False"):
+        mc.compile(f, wrt=[x], hessian="yes", backend=backend)
