@@ -38,7 +38,17 @@ from . import lowering as L
 from .dims import format_shape
 from .errors import EvaluationError, ShapeError
 from .evaluator import bind_dims, fit_array
-from .planning import KERNEL, check_names, check_source, define, float_names, plan, positional
+from .planning import (
+    KERNEL,
+    check_names,
+    check_source,
+    define,
+    float_names,
+    package,
+    plan,
+    positional,
+    singular,
+)  # fmt: skip
 
 
 # -- the backends ----------
@@ -193,18 +203,11 @@ class BackendFunction:
             with library.no_grad():
                 return self._package(self.kernel(*arrays))
         except library.linalg.LinAlgError as error:  # torch.linalg.inv of a singular matrix
-            raise EvaluationError(
-                f"compiled function: a matrix it inverts is singular for these values ({error})"
-            ) from None
+            raise singular(error) from None
 
     def _package(self, results: list):
         value = results[0].reshape(()) if self.scalar else results[0]
-        if not self.wrt:
-            return value
-        grads = tuple(results[1 : 1 + len(self.wrt)])
-        if self.hessian:
-            return value, grads, results[-1]
-        return value, grads
+        return package(value, results, len(self.wrt), self.hessian)
 
     def arrays(self, values: Mapping[str, Any]) -> list:
         """The arguments as the library's 2-D arrays of one float dtype, checked: every

@@ -27,7 +27,6 @@ string literal.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -59,9 +58,11 @@ from .planning import (
     check_names,
     check_source,
     define,
+    package,
     plan,
     positional,
     single_precision,
+    singular,
 )  # fmt: skip
 
 __all__ = [
@@ -127,14 +128,6 @@ def _generate(
         L.special()  # the script's scipy.special.expit
     function = define(source, KERNEL, namespace)
     return function, source, lowering
-
-
-def singular() -> EvaluationError:
-    """The error of a compiled function whose matrix to invert is singular (called in
-    the handler of numpy's error, which it quotes)."""
-    return EvaluationError(
-        f"compiled function: a matrix it inverts is singular for these values ({sys.exc_info()[1]})"
-    )
 
 
 # -- the argument check ----------
@@ -351,15 +344,8 @@ class CompiledFunction:
                 )
 
     def _package(self, results: list[np.ndarray]):
-        value = results[0]
-        if self.scalar:
-            value = value.item()
-        if not self.wrt:
-            return value
-        grads = tuple(results[1 : 1 + len(self.wrt)])
-        if self.hessian:
-            return value, grads, results[-1]
-        return value, grads
+        value = results[0].item() if self.scalar else results[0]
+        return package(value, results, len(self.wrt), self.hessian)
 
     def arrays(self, values: Mapping[str, Any]) -> list[np.ndarray]:
         """The arguments, checked: every variable by name, each real and of its declared

@@ -55,6 +55,7 @@ def decimal_text(value: sympy.Expr) -> str | None:
     shown = str(abs(int(value.p))).rjust(digits + 1, "0")
     return ("-" if value < 0 else "") + f"{shown[:-digits]}.{shown[-digits:]}"
 
+
 @dataclass(frozen=True)
 class Style:
     """The tokens of one target; the methods below are the shape differences."""

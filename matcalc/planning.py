@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import linecache
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -289,4 +290,22 @@ def positional(arguments: list[str]) -> EvaluationError:
     return EvaluationError(
         f"compiled function: give the arguments by name, fn({example}); fn.raw takes "
         f"arrays in the order {', '.join(arguments) or '(none)'}"
+    )
+
+
+def package(value: Any, results: list, gradients: int, hessian: bool) -> Any:
+    """What fn(**values) returns: the value alone without wrt, else (value, gradients)
+    or, with a Hessian, (value, gradients, hessian); results is the kernel's list."""
+    if not gradients:
+        return value
+    grads = tuple(results[1 : 1 + gradients])
+    return (value, grads, results[-1]) if hessian else (value, grads)
+
+
+def singular(error: BaseException | None = None) -> EvaluationError:
+    """The error of a compiled function whose matrix to invert is singular, quoting the
+    library's error (by default the one being handled)."""
+    quoted = error if error is not None else sys.exc_info()[1]
+    return EvaluationError(
+        f"compiled function: a matrix it inverts is singular for these values ({quoted})"
     )
