@@ -154,8 +154,16 @@ def _matmul(a: E.Expr, b: E.Expr) -> E.Expr:
     return E.matmul(a, b)
 
 
+def _number(value: object) -> sympy.Expr:
+    """A size or number made here (an int, or a sympy expression of sizes) as sympy's;
+    never text (nothing here parses a string)."""
+    if isinstance(value, bool) or not isinstance(value, int | sympy.Expr):
+        raise TypeError(f"structure_rewrite: {value!r} is not a size or a number")
+    return sympy.Integer(value) if isinstance(value, int) else value
+
+
 def _const(value: object) -> E.Expr:
-    return E.Const.make(sympy.sympify(value))
+    return E.Const.make(_number(value))
 
 
 def _sum(x: E.Expr, axis: int | None) -> E.Expr:
@@ -576,7 +584,7 @@ def _at_zero(node: E.Expr) -> sympy.Expr | None:
     """f(0) for an elementwise f(a) (a catalogue function, or a ** c for a constant c),
     when it is a finite real number."""
     if isinstance(node, E.Apply):
-        value = sympy.sympify(FUNCTIONS[node.fn].scalar(sympy.Integer(0)))
+        value = _number(FUNCTIONS[node.fn].scalar(sympy.Integer(0)))
     elif isinstance(node, E.Pow) and isinstance(node.b, E.Const) and node.b.value.is_number:
         value = sympy.Pow(sympy.Integer(0), node.b.value)
     else:

@@ -40,6 +40,23 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 LECTURE_DETAIL = "detail" in inspect.signature(mc.derive).parameters
 
 
+# The notebooks' numeric check of a Jacobian, in the setup cell of each notebook that
+# uses it (each notebook runs on its own)
+FINITE_DIFFERENCES = r"""
+    def finite_differences(f, var, values, h=1e-6):
+        # Central differences of mc.evaluate(f): one column per entry of var (numerator layout).
+        base = np.asarray(values[var.name], dtype=float)
+        columns = []
+        for k in range(base.size):
+            e = np.zeros(base.size)
+            e[k] = h
+            up = mc.evaluate(f, {**values, var.name: (base.ravel() + e).reshape(base.shape)})
+            down = mc.evaluate(f, {**values, var.name: (base.ravel() - e).reshape(base.shape)})
+            columns.append((np.ravel(up) - np.ravel(down)) / (2 * h))
+        return np.stack(columns, axis=1)
+""".lstrip("\n")
+
+
 def md(text: str):
     return new_markdown_cell(textwrap.dedent(text).strip())
 
@@ -167,18 +184,7 @@ PART_I = [
     W = mc.matrix("W", m, n)
 
 
-    def finite_differences(f, var, values, h=1e-6):
-        # Central differences of mc.evaluate(f): one column per entry of var (numerator layout).
-        base = np.asarray(values[var.name], dtype=float)
-        columns = []
-        for k in range(base.size):
-            e = np.zeros(base.size)
-            e[k] = h
-            up = mc.evaluate(f, {**values, var.name: (base.ravel() + e).reshape(base.shape)})
-            down = mc.evaluate(f, {**values, var.name: (base.ravel() - e).reshape(base.shape)})
-            columns.append((np.ravel(up) - np.ravel(down)) / (2 * h))
-        return np.stack(columns, axis=1)
-    """),
+""" + FINITE_DIFFERENCES + r"""    """),
     md(r"""
     ## 1. Scalar derivative rules
 
@@ -689,18 +695,7 @@ PART_III = [
     rng = np.random.default_rng(0)
 
 
-    def finite_differences(f, var, values, h=1e-6):
-        # Central differences of mc.evaluate(f): one column per entry of var (numerator layout).
-        base = np.asarray(values[var.name], dtype=float)
-        columns = []
-        for k in range(base.size):
-            e = np.zeros(base.size)
-            e[k] = h
-            up = mc.evaluate(f, {**values, var.name: (base.ravel() + e).reshape(base.shape)})
-            down = mc.evaluate(f, {**values, var.name: (base.ravel() - e).reshape(base.shape)})
-            columns.append((np.ravel(up) - np.ravel(down)) / (2 * h))
-        return np.stack(columns, axis=1)
-
+""" + FINITE_DIFFERENCES + r"""
 
     def table(cases, values):
         # Each Jacobian derived by matcalc, typeset, and compared with finite differences.

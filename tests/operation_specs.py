@@ -29,6 +29,19 @@ class Spec:
     # the operation builds a vector from vectors: also test mc.jacobian
     vector_jacobian: tuple[str, ...] = ()
 
+    @property
+    def scalar(self) -> mc.Expr:
+        """The operation as a scalar: itself, or Σ R ⊙ it with a weight matrix R."""
+        if self.expr.is_scalar:
+            return self.expr
+        return mc.sum(mc.matrix("R", *self.expr.shape) * self.expr)
+
+    @property
+    def wrt(self) -> list[mc.Variable]:
+        """The operation's variables (R excluded), sorted by name."""
+        variables = mc.variables(self.expr)
+        return [variables[name] for name in sorted(variables)]
+
 
 POS = h.positive
 KINK = h.away_from_zero

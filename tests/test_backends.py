@@ -7,9 +7,11 @@ the backend's own value, on the CPU."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -120,10 +122,10 @@ def test_hessians_equal_numpy(backend) -> None:
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_every_operation_equals_numpy(backend, spec) -> None:
     """Every operation of the catalogue of specs, its value and its gradients."""
-    f = spec.expr if spec.expr.is_scalar else mc.sum(mc.matrix("R", *spec.expr.shape) * spec.expr)
+    f = spec.scalar
     rng = np.random.default_rng(5)
     values = sample_values(f, rng, {**spec.samplers, "R": lambda g, s: g.normal(size=s)})
-    wrt = [mc.variables(f)[v] for v in sorted(mc.variables(spec.expr))]
+    wrt = spec.wrt
     assert_same_results(f, wrt, values, backend, rtol=1e-8)
     if not spec.expr.is_scalar:  # the value alone, of any shape
         plain = {k: v for k, v in values.items() if k != "R"}
@@ -449,3 +451,22 @@ def test_wrt_spellings_and_calls_by_position(backend) -> None:
         mc.compile(f, wrt=[x], backend=backend)(values["b"], values["x"])
     with pytest.raises(mc.DerivativeError, match="hessian must be True or False"):
         mc.compile(f, wrt=[x], hessian="yes", backend=backend)
+
+
+@pytest.mark.parametrize("backend", LIBRARIES)
+@pytest.mark.parametrize("name", ["torch", "jax", "t0", "v1", "ｔ0", "numpy", "exp"])
+def test_names_are_data_in_the_backends_code(backend, name) -> None:
+    """A variable may be called anything, the library's own name included: the code's
+    names are only _v0, _t0, _d0, … and the library's module."""
+    X = mc.matrix(name, "n", "n")
+    f = mc.sum(mc.tanh(X)) + mc.logdet(X) + mc.sum(mc.exp(mc.inv(X)))
+    fn = mc.compile(f, wrt=[X], backend=backend)
+    tree = ast.parse(fn.source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            assert re.fullmatch(r"_[vtd][0-9]+", node.id) or node.id == backend, node.id
+    value_x = np.array([[2.0, 0.5], [0.25, 1.5]])
+    value, (g,) = fn(**{X.name: value_x})  # (the constructor normalises ｔ0 to t0)
+    expected_value, (expected,) = mc.compile(f, wrt=[X])(**{X.name: value_x})
+    assert float(value) == pytest.approx(expected_value, rel=1e-12)
+    assert_close(as_numpy(g), expected, rtol=1e-10)

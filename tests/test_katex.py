@@ -84,12 +84,8 @@ def lecture_cases() -> list[tuple[str, str, bool]]:
 def operation_cases() -> list[tuple[str, str, bool]]:
     out = []
     for spec in SPECS:
-        f = (
-            spec.expr
-            if spec.expr.is_scalar
-            else mc.sum(mc.matrix("R", *spec.expr.shape) * spec.expr)
-        )
-        variables = [mc.variables(f)[v] for v in sorted(mc.variables(spec.expr))]
+        f = spec.scalar
+        variables = spec.wrt
         derivation = mc.derive(f, variables)
         out += derivation_forms(spec.name, derivation)
         results = (
